@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"switchboard/internal/demo"
+	"switchboard/internal/lab"
+)
+
+// exitCode passes a failed child's exit status through (lab kubectl, lab exec).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
+		return ee.ExitCode()
+	}
+	return 1
+}
+
+func labCommand() *cobra.Command {
+	cfg := lab.Config{Out: os.Stdout}
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Run real Kubernetes clusters on this machine (network and mount namespaces, no container engine)",
+	}
+	cmd.PersistentFlags().StringVar(&cfg.Name, "name", envOr("SWITCHBOARD_LAB", lab.DefaultName), "lab name (prefix of its namespaces and cgroups); env SWITCHBOARD_LAB")
+	cmd.PersistentFlags().StringVar(&cfg.Dir, "dir", "", "lab directory (default /var/lib/switchboard/labs/NAME)")
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Bring up the lab: build what is missing, start every cluster, wait for all nodes Ready",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if cfg.ImageBin == "" {
+				self, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				cfg.ImageBin = filepath.Dir(self)
+			}
+			return lab.Up(c.Context(), cfg)
+		},
+	}
+	up.Flags().IntVar(&cfg.Clusters, "clusters", 2, "number of clusters (a, b, ...)")
+	up.Flags().IntVar(&cfg.Nodes, "nodes", 2, "nodes per cluster")
+	up.Flags().StringVar(&cfg.CacheDir, "cache", "", "where built binaries are cached (default $SWITCHBOARD_CACHE or ~/.cache/switchboard)")
+	up.Flags().StringVar(&cfg.ImageBin, "image-bin", "", "directory with the pause and netcheck binaries for the lab images (default: this binary's directory)")
+
+	prepare := &cobra.Command{
+		Use:   "prepare",
+		Short: "Install the lab's Debian packages and build its pinned binaries (cached), starting nothing",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return lab.Prepare(c.Context(), cfg)
+		},
+	}
+	prepare.Flags().StringVar(&cfg.CacheDir, "cache", "", "where built binaries are cached (default $SWITCHBOARD_CACHE or ~/.cache/switchboard)")
+
+	var keepLogs bool
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Remove everything the lab made: processes, namespaces, mounts, cgroups, files; restore host sysctls",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return lab.Down(c.Context(), cfg, lab.DownOptions{KeepLogs: keepLogs})
+		},
+	}
+	down.Flags().BoolVar(&keepLogs, "keep-logs", false, "keep the daemons' logs in the lab directory")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the lab's clusters, nodes and where its files are",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return lab.Status(c.Context(), cfg, os.Stdout)
+		},
+	}
+
+	kubectl := &cobra.Command{
+		Use:   "kubectl CLUSTER -- ARGS...",
+		Short: "Run kubectl against a lab cluster (e.g. `switchboard lab kubectl a -- get nodes`)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := lab.Open(cfg)
+			if err != nil {
+				return err
+			}
+			k, err := h.KubectlCmd(c.Context(), args[0], args[1:]...)
+			if err != nil {
+				return err
+			}
+			return runAttached(k)
+		},
+	}
+	exe := &cobra.Command{
+		Use:   "exec CLUSTER/NODE -- CMD ARGS...",
+		Short: "Run a command on a lab node, in its network and mount namespaces",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := lab.Open(cfg)
+			if err != nil {
+				return err
+			}
+			e, err := h.ExecCmd(c.Context(), args[0], args[1:]...)
+			if err != nil {
+				return err
+			}
+			return runAttached(e)
+		},
+	}
+	demoCmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Play the demo scenario on the running lab, step by step",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			h, err := lab.Open(cfg)
+			if err != nil {
+				return err
+			}
+			return demo.Run(c.Context(), h, os.Stdout)
+		},
+	}
+	cmd.AddCommand(prepare, up, down, status, kubectl, exe, demoCmd)
+	return cmd
+}
+
+func runAttached(c *exec.Cmd) error {
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return c.Run()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,95 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// DownOptions tune Down.
+type DownOptions struct {
+	KeepLogs bool // leave <dir>/logs in place
+}
+
+// Down removes everything the lab recorded: processes, cgroups, mount and
+// network namespaces, mounts, created directories and the lab directory,
+// and restores the host sysctls the kubelet changed. With no lab up it
+// says so and changes nothing.
+func Down(ctx context.Context, cfg Config, opts DownOptions) error {
+	cfg.setDefaults()
+	p := newProgress(cfg.Out)
+	st, err := loadState(cfg.Dir)
+	if errors.Is(err, ErrNotUp) {
+		p.printf("no lab %q is up (no state in %s); nothing to do", cfg.Name, cfg.Dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return teardown(ctx, cfg.Dir, st, p, opts.KeepLogs)
+}
+
+// teardown undoes what st records. It keeps going after errors, so that
+// one stuck piece does not leave the rest behind, and returns them all.
+func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs bool) error {
+	r := st.snapshot()
+	var errs []error
+	done := p.step("stop %d daemons and everything in the lab's cgroups", len(r.Procs))
+	stopRecorded(ctx, r.Procs, 5*time.Second)
+	for _, cg := range r.Cgroups {
+		errs = append(errs, destroyCgroup(ctx, cg))
+	}
+	done(errors.Join(errs...))
+
+	done = p.step("remove %d mount and %d network namespaces", len(r.MountNS), len(r.NetNS))
+	var nsErrs []error
+	for _, f := range r.MountNS {
+		nsErrs = append(nsErrs, unmount(f))
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			nsErrs = append(nsErrs, err)
+		}
+	}
+	for _, n := range r.NetNS {
+		nsErrs = append(nsErrs, delNetNS(n))
+	}
+	for _, m := range slices.Backward(r.Mounts) {
+		nsErrs = append(nsErrs, unmount(m))
+	}
+	done(errors.Join(nsErrs...))
+	errs = append(errs, nsErrs...)
+
+	done = p.step("restore host sysctls and remove lab files")
+	var fileErrs []error
+	for _, d := range slices.Backward(r.Dirs) {
+		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fileErrs = append(fileErrs, fmt.Errorf("remove %s (created by the lab): %w", d, err))
+		}
+	}
+	fileErrs = append(fileErrs, writeSysctls(r.Sysctls))
+	fileErrs = append(fileErrs, removeLabDir(dir, keepLogs))
+	done(errors.Join(fileErrs...))
+	errs = append(errs, fileErrs...)
+	return errors.Join(errs...)
+}
+
+// removeLabDir deletes the lab directory, or all of it but logs/.
+func removeLabDir(dir string, keepLogs bool) error {
+	if !keepLogs {
+		return os.RemoveAll(dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Name() != "logs" {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}
