@@ -8,6 +8,7 @@ BIN := $(CURDIR)/bin
 TOOLS := $(CURDIR)/bin/tools
 LAB ?= sblab
 STATICCHECK_VERSION := v0.7.0
+CONTROLLER_GEN_VERSION := v0.19.0
 E2E_TIMEOUT ?= 45m
 
 export CGO_ENABLED ?= 0
@@ -21,8 +22,13 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-## generate: regenerate committed generated code (go generate)
-generate:
+$(TOOLS)/controller-gen:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+
+## generate: regenerate committed generated code: deepcopy, CRDs, RBAC
+generate: $(TOOLS)/controller-gen
+	$(TOOLS)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=config/crd
 	$(GO) generate ./...
 
 ## check-generated: fail if regenerating changes anything

@@ -1,0 +1,146 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NetworkType says what kind of network a Network is.
+// +kubebuilder:validation:Enum=vnet;vlink;ext-vnet
+type NetworkType string
+
+const (
+	// VNet is a virtual L2 network spanning the cluster's nodes.
+	VNet NetworkType = "vnet"
+	// VLink is a point-to-point link between two pods (reserved).
+	VLink NetworkType = "vlink"
+	// ExtVNet is a vnet that also spans other clusters (reserved).
+	ExtVNet NetworkType = "ext-vnet"
+)
+
+// NetworkSpec is what the network's owner asks for.
+type NetworkSpec struct {
+	// Type of network. Only vnet is implemented in this version.
+	// +kubebuilder:default=vnet
+	// +optional
+	Type NetworkType `json:"type,omitempty"`
+
+	// IPAM gives pods addresses from a pool. Without it the network is pure
+	// L2 and pods get no address unless the pod's annotation names one.
+	// +optional
+	IPAM *IPAM `json:"ipam,omitempty"`
+
+	// MTU of the pods' interfaces on this network. 0 (the default) derives
+	// it from the node's underlay MTU minus the VXLAN overhead.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9000
+	// +kubebuilder:validation:XValidation:rule="self == 0 || self >= 1280",message="mtu must be 0 (automatic) or at least 1280"
+	// +optional
+	MTU int32 `json:"mtu,omitempty"`
+
+	// SharedWith lists other namespaces whose pods may join this network;
+	// "*" shares it with every namespace. Pods in the network's own
+	// namespace may always join.
+	// +listType=set
+	// +optional
+	SharedWith []string `json:"sharedWith,omitempty"`
+}
+
+// IPAM is a network's address pool (IPv4 or IPv6).
+// +kubebuilder:validation:XValidation:rule="!has(self.gateway) || cidr(self.cidr).containsIP(self.gateway)",message="gateway must be inside cidr"
+type IPAM struct {
+	// CIDR of the network, e.g. 10.20.0.0/24 or fd00:20::/64.
+	// +kubebuilder:validation:XValidation:rule="isCIDR(self)",message="cidr must be a CIDR such as 10.20.0.0/24"
+	// +kubebuilder:validation:MaxLength=43
+	CIDR string `json:"cidr"`
+
+	// Ranges to allocate from, inside cidr. Empty: the whole cidr, less the
+	// network and (IPv4) broadcast addresses.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Ranges []IPRange `json:"ranges,omitempty"`
+
+	// Exclude addresses or CIDRs from allocation.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Exclude []string `json:"exclude,omitempty"`
+
+	// Gateway address, never allocated to a pod; given to pods as their
+	// route to the network's gateway if set.
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="gateway must be an IP address"
+	// +optional
+	Gateway string `json:"gateway,omitempty"`
+}
+
+// IPRange is an inclusive range of addresses.
+// +kubebuilder:validation:XValidation:rule="isIP(self.start) && isIP(self.end)",message="range start and end must be IP addresses"
+type IPRange struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// Condition types and reasons of a Network.
+const (
+	// ConditionReady is True when pods can join the network.
+	ConditionReady = "Ready"
+	// ConditionInUse is True while pods are attached; it names them when
+	// the network is being deleted.
+	ConditionInUse = "InUse"
+
+	ReasonReady           = "Ready"
+	ReasonUnsupportedType = "UnsupportedType"
+	ReasonInvalidSpec     = "InvalidSpec"
+	ReasonVNIExhausted    = "VNIExhausted"
+	ReasonAttached        = "PodsAttached"
+	ReasonNoPods          = "NoPods"
+	ReasonDeleteDeferred  = "DeleteDeferred"
+)
+
+// NetworkStatus is what the operator observed and decided.
+type NetworkStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// VNI is the network's VXLAN network identifier, unique in the cluster.
+	// +optional
+	VNI int32 `json:"vni,omitempty"`
+
+	// Attachments is the number of pod interfaces on the network.
+	// +optional
+	Attachments int32 `json:"attachments"`
+
+	// Conditions: Ready and InUse.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Network is an isolated virtual network that pods join with the
+// k8s.v1.cni.cncf.io/networks annotation.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sbnet,categories=switchboard
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="CIDR",type=string,JSONPath=`.spec.ipam.cidr`
+// +kubebuilder:printcolumn:name="VNI",type=integer,JSONPath=`.status.vni`
+// +kubebuilder:printcolumn:name="Pods",type=integer,JSONPath=`.status.attachments`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+type Network struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   NetworkSpec   `json:"spec,omitempty"`
+	Status NetworkStatus `json:"status,omitempty"`
+}
+
+// NetworkList is a list of Networks.
+// +kubebuilder:object:root=true
+type NetworkList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Network `json:"items"`
+}
+
+func init() { SchemeBuilder.Register(&Network{}, &NetworkList{}) }
