@@ -1,0 +1,163 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Config is the desired state of a node's Switchboard data plane.
+type Config struct {
+	Underlay string             // underlay interface name, e.g. "eth0"
+	LocalIP  netip.Addr         // VTEP source address on the underlay
+	Networks map[uint32]Network // by VNI: the networks this node should have
+}
+
+// Network is one virtual network as seen from this node.
+type Network struct {
+	// MTU of the bridge, the VXLAN device and the pod interfaces. 0 derives
+	// it from the underlay: its MTU minus 50 (IPv4 LocalIP) or 70 (IPv6).
+	MTU     int
+	Remotes []Remote // members on other nodes
+}
+
+// Remote is one pod interface on another node.
+type Remote struct {
+	NodeIP netip.Addr       // the other node's underlay (VTEP) address
+	MAC    net.HardwareAddr // the pod interface's MAC
+	IPs    []netip.Addr     // the pod interface's addresses; may be empty
+}
+
+const (
+	// MaxVNI is the largest VXLAN network identifier.
+	MaxVNI = 1<<24 - 1
+	// VXLANPort is the UDP port of every VXLAN device.
+	VXLANPort = 4789
+
+	bridgePrefix = "sbbr"
+	vxlanPrefix  = "sbvx"
+	hostPrefix   = "sbv"
+
+	overheadIPv4 = 50 // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+	overheadIPv6 = 70 // outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
+	minMTU       = 68 // the IPv4 minimum; IPv6 pods need 1280
+)
+
+// ErrInvalid marks errors caused by invalid input rather than by the kernel.
+var ErrInvalid = errors.New("invalid")
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func bridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(uint64(vni), 10) }
+func vxlanName(vni uint32) string  { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
+
+// parseDevName returns the VNI and kind ("bridge" or "vxlan") of a device
+// name that this package would have made, or ok=false for any other name.
+func parseDevName(name string) (vni uint32, kind string, ok bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(name, bridgePrefix):
+		kind, rest = "bridge", name[len(bridgePrefix):]
+	case strings.HasPrefix(name, vxlanPrefix):
+		kind, rest = "vxlan", name[len(vxlanPrefix):]
+	default:
+		return 0, "", false
+	}
+	n, err := strconv.ParseUint(rest, 10, 32)
+	if err != nil || n > MaxVNI || strconv.FormatUint(n, 10) != rest {
+		return 0, "", false
+	}
+	return uint32(n), kind, true
+}
+
+// deriveMTU returns the MTU of a network: want if set, else the underlay's
+// MTU minus the VXLAN overhead for the family of local. It fails when the
+// result does not fit in the underlay.
+func deriveMTU(want, underlayMTU int, local netip.Addr) (int, error) {
+	overhead := overheadIPv4
+	if local.Unmap().Is6() {
+		overhead = overheadIPv6
+	}
+	limit := underlayMTU - overhead
+	switch {
+	case want == 0 && limit < minMTU:
+		return 0, invalidf("underlay MTU %d leaves %d for the network, below %d", underlayMTU, limit, minMTU)
+	case want == 0:
+		return limit, nil
+	case want < minMTU:
+		return 0, invalidf("MTU %d is below %d", want, minMTU)
+	case want > limit:
+		return 0, invalidf("MTU %d does not fit in underlay MTU %d with %d bytes of VXLAN overhead (at most %d)", want, underlayMTU, overhead, limit)
+	}
+	return want, nil
+}
+
+// validate checks the node-wide part of a Config; networks are checked one
+// by one in planNetwork, so that one bad network does not block the others.
+func (c Config) validate() error {
+	if c.Underlay == "" {
+		return invalidf("no underlay interface")
+	}
+	if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() || c.LocalIP.IsMulticast() || c.LocalIP.Zone() != "" {
+		return invalidf("local IP %q is not a unicast address", c.LocalIP)
+	}
+	for vni := range c.Networks {
+		if vni > MaxVNI {
+			return invalidf("VNI %d is above %d", vni, MaxVNI)
+		}
+	}
+	return nil
+}
+
+// clone returns a deep copy, so that callers may reuse their Config.
+func (c Config) clone() Config {
+	out := Config{Underlay: c.Underlay, LocalIP: c.LocalIP, Networks: make(map[uint32]Network, len(c.Networks))}
+	for vni, n := range c.Networks {
+		rs := make([]Remote, len(n.Remotes))
+		for i, r := range n.Remotes {
+			rs[i] = Remote{
+				NodeIP: r.NodeIP,
+				MAC:    append(net.HardwareAddr(nil), r.MAC...),
+				IPs:    append([]netip.Addr(nil), r.IPs...),
+			}
+		}
+		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs}
+	}
+	return out
+}
+
+// mac is an Ethernet address usable as a map key.
+type mac [6]byte
+
+func (m mac) String() string       { return net.HardwareAddr(m[:]).String() }
+func (m mac) hw() net.HardwareAddr { return net.HardwareAddr(append([]byte(nil), m[:]...)) }
+func (m mac) isZero() bool         { return m == mac{} }
+func (m mac) isUnicast() bool      { return m[0]&1 == 0 && !m.isZero() }
+func macOf(hw net.HardwareAddr) (mac, bool) {
+	var m mac
+	if len(hw) != len(m) {
+		return m, false
+	}
+	copy(m[:], hw)
+	return m, true
+}
+
+// unicastMAC parses hw as a unicast Ethernet address.
+func unicastMAC(hw net.HardwareAddr) (mac, error) {
+	m, ok := macOf(hw)
+	if !ok || !m.isUnicast() {
+		return mac{}, invalidf("MAC %q is not a unicast Ethernet address", hw)
+	}
+	return m, nil
+}
+
+// unicastIP reports whether a is an address a pod or node may hold.
+func unicastIP(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && a.Zone() == "" &&
+		!(a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}))
+}

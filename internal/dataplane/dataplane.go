@@ -1,0 +1,152 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Dataplane programs one node's network namespace. It is safe for concurrent
+// use: calls are serialised, so AddPod may be called while Set runs.
+type Dataplane struct {
+	log *slog.Logger
+	ns  string // node namespace path; "" for the caller's
+
+	mu  sync.Mutex
+	h   *netlink.Handle // bound to the node namespace
+	cfg *Config         // the last Config that Set accepted; nil before
+}
+
+// Option configures a Dataplane.
+type Option func(*Dataplane)
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(d *Dataplane) { d.log = l } }
+
+// WithNetNS makes the Dataplane program the network namespace at path (e.g.
+// /run/netns/node1) instead of the caller's own.
+func WithNetNS(path string) Option { return func(d *Dataplane) { d.ns = path } }
+
+// New returns a Dataplane for the node's namespace. It reads nothing and
+// changes nothing until called; Close releases its netlink socket.
+func New(opts ...Option) (*Dataplane, error) {
+	d := &Dataplane{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(d)
+	}
+	if d.ns == "" {
+		h, err := netlink.NewHandle()
+		if err != nil {
+			return nil, fmt.Errorf("open netlink: %w", err)
+		}
+		d.h = h
+		return d, nil
+	}
+	h, err := handleAt(d.ns)
+	if err != nil {
+		return nil, err
+	}
+	d.h = h
+	return d, nil
+}
+
+// handleAt opens a netlink handle bound to the namespace at path.
+func handleAt(path string) (*netlink.Handle, error) {
+	nsh, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
+	}
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return nil, fmt.Errorf("open netlink in %q: %w", path, err)
+	}
+	return h, nil
+}
+
+// Close releases the Dataplane's netlink socket. It changes nothing in the
+// kernel: devices and entries stay for the next Dataplane.
+func (d *Dataplane) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h != nil {
+		d.h.Close()
+		d.h = nil
+	}
+	return nil
+}
+
+// NetworksInUseError reports networks that are no longer in the Config but
+// whose bridge still has pod ports, so Set kept their devices and entries.
+type NetworksInUseError struct {
+	Ports map[uint32][]string // by VNI: the host-side pod ports left
+}
+
+func (e *NetworksInUseError) Error() string {
+	var b strings.Builder
+	b.WriteString("keep networks still in use:")
+	for _, vni := range slices.Sorted(maps.Keys(e.Ports)) {
+		fmt.Fprintf(&b, " %d (ports %s)", vni, strings.Join(e.Ports[vni], ","))
+	}
+	return b.String()
+}
+
+// Set converges the node's Switchboard devices and entries to cfg. It may be
+// called many times with identical configs: it never recreates a device that
+// matches, it updates in place, removes stale FDB and neighbour entries, and
+// removes the devices of networks not in cfg once they have no pod ports. It
+// touches only devices named with its own prefixes.
+//
+// A network whose settings are invalid is left as it is and reported; the
+// others still converge. When the only thing to report is networks kept for
+// their pods, the error is a *NetworksInUseError. Set keeps no reference to
+// cfg.
+func (d *Dataplane) Set(cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("set data plane: %w", err)
+	}
+	cfg = cfg.clone()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return errClosed
+	}
+	ul, err := d.h.LinkByName(cfg.Underlay)
+	if err != nil {
+		return fmt.Errorf("find underlay %q: %w", cfg.Underlay, err)
+	}
+	d.cfg = &cfg
+
+	var errs []error
+	keep := map[uint32]bool{}
+	for _, vni := range slices.Sorted(maps.Keys(cfg.Networks)) {
+		keep[vni] = true
+		p, err := planNetwork(vni, cfg.Networks[vni], ul.Attrs().MTU, cfg.LocalIP)
+		if err == nil {
+			err = d.ensureNetwork(p, ul, cfg.LocalIP)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("set network %d: %w", vni, err))
+		}
+	}
+	inUse, err := d.removeNetworks(keep)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 && len(inUse) > 0 {
+		return &NetworksInUseError{Ports: inUse}
+	}
+	if len(inUse) > 0 {
+		errs = append(errs, &NetworksInUseError{Ports: inUse})
+	}
+	return errors.Join(errs...)
+}
+
+var errClosed = errors.New("data plane is closed")

@@ -1,0 +1,83 @@
+// Package dataplane programs a node's part of Switchboard's virtual networks
+// into the Linux kernel through netlink: bridges, VXLAN devices, veth pairs
+// to pods, and exact forwarding and neighbour entries for remote members.
+//
+// # Devices
+//
+// Each network is identified by its VNI (< 2^24). A node that has members of
+// a network holds, for it:
+//
+//   - a Linux bridge sbbr<VNI>, with no IP address (IPv6 address generation
+//     is off, and Set removes any address found on it) and multicast
+//     snooping off, so broadcast and multicast reach every port;
+//   - a VXLAN device sbvx<VNI>: id VNI, UDP port 4789, local = the node's
+//     underlay address, dev = the underlay interface, learning off and proxy
+//     on; it is a port of the bridge with bridge-port learning off;
+//   - one veth pair per pod interface: the host end sbv<11 hex> (see
+//     HostIfName) is a port of the bridge, the other end lives in the pod's
+//     network namespace under the name the runtime asked for.
+//
+// Bridges, VXLAN devices and pod interfaces of a network share its MTU:
+// Network.MTU, or the underlay's MTU minus the VXLAN overhead (50 bytes over
+// IPv4, 70 over IPv6). Nothing bridges or routes between two networks: each
+// has its own bridge and its own VXLAN device, and the bridges carry no
+// address, so the node takes no part in any network's L2 or L3.
+//
+// # Remote members
+//
+// Remote members are programmed exactly and never learned. For each pod
+// interface on another node (node IP, MAC, IPs) the VXLAN device holds
+//
+//   - an FDB entry MAC → node IP (bridge fdb … self permanent) that tells
+//     the VXLAN device where to tunnel frames for that MAC;
+//   - a static bridge FDB entry MAC → the VXLAN port (bridge fdb … master
+//     static), so the bridge forwards unicast to remote pods through the
+//     tunnel instead of flooding it to every local port;
+//   - a permanent neighbour entry IP → MAC for each of the pod's addresses.
+//     With proxy on, the VXLAN device answers ARP requests and IPv6 neighbour
+//     solicitations for those addresses itself, from this table; requests
+//     for any other address are dropped at the VXLAN device and never leave
+//     the node. ARP and ND therefore never cross the underlay.
+//
+// Broadcast, unknown unicast and multicast use head-end replication: one
+// all-zeros-MAC FDB entry per remote node that has members in the network,
+// appended (NLM_F_APPEND) so the VXLAN device sends one copy to each of
+// those nodes and to no other.
+//
+// # Convergence
+//
+// Set is declarative: it reads the kernel, compares it with the desired
+// Config and changes only what differs. A device that matches is never
+// recreated; MTU, bridge membership, port learning and up state are fixed in
+// place. A VXLAN device whose immutable attributes (VNI, local address,
+// underlay, port, learning, proxy) differ is replaced. Set removes stale FDB
+// and neighbour entries, and removes the bridge and VXLAN device of a network
+// that is no longer in the Config only once no pod port is left on its
+// bridge; it reports the networks it kept with a *NetworksInUseError. It
+// touches only devices named with its own prefixes (sbbr, sbvx, sbv).
+//
+// After a restart, a new Dataplane needs no memory of the past: Set with the
+// same Config finds every device and entry in place and changes nothing, so
+// running traffic does not notice.
+//
+// # Pods
+//
+// AddPod creates a veth pair whose pod end is created directly inside the
+// pod's namespace, configures both ends and enslaves the host end; on any
+// failure it deletes the pair (and the network's devices, if it had just
+// created them for this pod). AddPod for an interface that already exists
+// with the same identity converges it instead. DelPod deletes the host end,
+// which destroys the pair; the network's devices stay until a Set that no
+// longer lists the network finds the bridge without ports. A change of a
+// network's MTU reaches the bridge and VXLAN device at once, and a pod
+// interface when AddPod is called for it again (or when it is recreated).
+//
+// # Namespaces
+//
+// All kernel work goes through netlink sockets opened inside the target
+// namespace (netlink.NewHandleAt): the node's (the caller's own, or the one
+// named by WithNetNS) and each pod's. netlink.NewHandleAt enters the
+// namespace only for the instant of opening its socket, on a locked thread;
+// nothing else here runs inside another namespace, so the package needs no
+// ns.Do of its own.
+package dataplane

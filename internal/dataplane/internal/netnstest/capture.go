@@ -1,0 +1,174 @@
+package netnstest
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ARP is one captured ARP packet.
+type ARP struct {
+	Op        uint16 // 1 request, 2 reply
+	SenderMAC net.HardwareAddr
+	SenderIP  netip.Addr
+	TargetIP  netip.Addr
+}
+
+// Capture records the ARP packets an interface receives or sends.
+type Capture struct {
+	fd     int
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	stop   bool
+	frames []ARP
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// CaptureARP starts recording the ARP packets that ifName in the namespace
+// sends or receives, with a packet socket (ETH_P_ALL, since a socket bound
+// to ETH_P_ARP sees no outgoing packets); Stop ends it. t.Cleanup stops it too.
+func (n *NS) CaptureARP(t testing.TB, ifName string) *Capture {
+	t.Helper()
+	idx := 0
+	if l, err := n.Handle(t).LinkByName(ifName); err != nil {
+		t.Fatalf("find %q in %q: %v", ifName, n.Name, err)
+	} else {
+		idx = l.Attrs().Index
+	}
+	c := &Capture{fd: -1}
+	err := n.Do(func() error {
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
+		if err != nil {
+			return err
+		}
+		c.fd = fd
+		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: idx})
+	})
+	if err == nil {
+		err = unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50_000})
+	}
+	if err != nil {
+		if c.fd >= 0 {
+			unix.Close(c.fd)
+		}
+		t.Fatalf("capture ARP on %s/%s: %v", n.Name, ifName, err)
+	}
+	c.wg.Add(1)
+	go c.run()
+	t.Cleanup(func() { c.Stop() })
+	return c
+}
+
+func (c *Capture) run() {
+	defer c.wg.Done()
+	buf := make([]byte, 2048)
+	for {
+		c.mu.Lock()
+		stop := c.stop
+		c.mu.Unlock()
+		if stop {
+			return
+		}
+		n, _, err := unix.Recvfrom(c.fd, buf, 0)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if a, ok := parseARP(buf[:n]); ok {
+			c.mu.Lock()
+			c.frames = append(c.frames, a)
+			c.mu.Unlock()
+		}
+	}
+}
+
+// parseARP reads an Ethernet frame carrying IPv4-over-Ethernet ARP.
+func parseARP(b []byte) (ARP, bool) {
+	const eth = 14
+	if len(b) < eth+28 || binary.BigEndian.Uint16(b[12:]) != unix.ETH_P_ARP {
+		return ARP{}, false
+	}
+	p := b[eth:]
+	if p[4] != 6 || p[5] != 4 {
+		return ARP{}, false
+	}
+	return ARP{
+		Op:        binary.BigEndian.Uint16(p[6:]),
+		SenderMAC: append(net.HardwareAddr(nil), p[8:14]...),
+		SenderIP:  netip.AddrFrom4([4]byte(p[14:18])),
+		TargetIP:  netip.AddrFrom4([4]byte(p[24:28])),
+	}, true
+}
+
+// Stop ends the capture and returns what it recorded. It may be called more
+// than once.
+func (c *Capture) Stop() []ARP {
+	c.mu.Lock()
+	first := !c.stop
+	c.stop = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	if first {
+		unix.Close(c.fd)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]ARP(nil), c.frames...)
+}
+
+// ListenUDP opens an IPv4 UDP socket on port in the namespace, bound to all
+// addresses so that it receives broadcasts; t.Cleanup closes it.
+func (n *NS) ListenUDP(t testing.TB, port int) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	err := n.Do(func() (err error) {
+		c, err = net.ListenUDP("udp4", &net.UDPAddr{Port: port})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen on UDP port %d in %q: %v", port, n.Name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// SendUDP sends one datagram from the namespace to dst, which may be a
+// broadcast address.
+func (n *NS) SendUDP(t testing.TB, dst netip.AddrPort, payload string) {
+	t.Helper()
+	err := n.Do(func() error {
+		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(dst))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte(payload))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("send UDP to %s from %q: %v", dst, n.Name, err)
+	}
+}
+
+// Received returns the payloads c receives within d.
+func Received(c *net.UDPConn, d time.Duration) []string {
+	var got []string
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return got
+		}
+		got = append(got, string(buf[:n]))
+	}
+}

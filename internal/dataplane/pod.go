@@ -1,0 +1,319 @@
+package dataplane
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// PodInterface is one interface of a pod on a Switchboard network.
+type PodInterface struct {
+	ContainerID string
+	NetNS       string // path of the pod's network namespace, e.g. /var/run/netns/cni-…
+	IfName      string // interface name inside the pod, e.g. "net1"
+
+	VNI uint32
+	MTU int              // 0: the network bridge's MTU; never above it
+	MAC net.HardwareAddr // nil: a random locally administered unicast address
+	IPs []netip.Prefix   // addresses with their prefix length; may be empty (pure L2)
+
+	// Gateway is reserved: it is validated but nothing is programmed for it
+	// (no default route is added).
+	Gateway netip.Addr
+}
+
+// ErrNotConfigured is returned by AddPod when it has to create a network's
+// devices before any Set told it the underlay.
+var ErrNotConfigured = errors.New("no underlay known yet: call Set first")
+
+// ErrConflict is returned by AddPod when a host interface with the pod's
+// name exists but is not paired with the requested interface.
+var ErrConflict = errors.New("conflicting interface")
+
+// HostIfName returns the name of the host end of a pod interface: "sbv" and
+// 11 hex digits of sha256(containerID + "/" + ifName). It is stable across
+// restarts and fits IFNAMSIZ.
+func HostIfName(containerID, ifName string) string {
+	sum := sha256.Sum256([]byte(containerID + "/" + ifName))
+	return hostPrefix + hex.EncodeToString(sum[:])[:11]
+}
+
+func (p PodInterface) validate() error {
+	switch {
+	case p.ContainerID == "":
+		return invalidf("no container ID")
+	case p.NetNS == "":
+		return invalidf("no network namespace")
+	case len(p.IfName) == 0 || len(p.IfName) >= unix.IFNAMSIZ || p.IfName == "." || p.IfName == ".." ||
+		strings.ContainsAny(p.IfName, "/: \t\n"):
+		return invalidf("interface name %q is not a valid Linux interface name", p.IfName)
+	case p.VNI > MaxVNI:
+		return invalidf("VNI %d is above %d", p.VNI, MaxVNI)
+	case p.MTU != 0 && p.MTU < minMTU:
+		return invalidf("MTU %d is below %d", p.MTU, minMTU)
+	case p.Gateway.IsValid() && !unicastIP(p.Gateway):
+		return invalidf("gateway %q is not a unicast address", p.Gateway)
+	}
+	if p.MAC != nil {
+		if _, err := unicastMAC(p.MAC); err != nil {
+			return err
+		}
+	}
+	seen := map[netip.Addr]bool{}
+	for _, pfx := range p.IPs {
+		a := pfx.Addr()
+		if !pfx.IsValid() || !unicastIP(a) || a.Is4In6() {
+			return invalidf("address %q is not a unicast address with a prefix length", pfx)
+		}
+		if seen[a] {
+			return invalidf("address %q given twice", a)
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// randomMAC returns a random locally administered unicast address.
+func randomMAC() mac {
+	var m mac
+	_, _ = rand.Read(m[:]) // never fails on Linux
+	m[0] = m[0]&^1 | 2
+	return m
+}
+
+// podNS is an open pod network namespace with a netlink handle in it.
+type podNS struct {
+	fd netns.NsHandle
+	h  *netlink.Handle
+}
+
+func openPodNS(path string) (*podNS, error) {
+	fd, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
+	}
+	h, err := netlink.NewHandleAt(fd)
+	if err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("open netlink in %q: %w", path, err)
+	}
+	return &podNS{fd: fd, h: h}, nil
+}
+
+func (p *podNS) close() {
+	p.h.Close()
+	p.fd.Close()
+}
+
+// AddPod connects a pod interface to its network: it makes sure the
+// network's bridge and VXLAN device exist (creating them, if needed, with the
+// underlay of the last Set), creates a veth pair whose pod end is p.IfName in
+// p.NetNS with p's MAC, MTU and addresses (IPv6 without DAD), brings both
+// ends up and enslaves the host end to the bridge. It returns the pod end's
+// MAC. On failure it removes whatever it created. An interface that already
+// exists with the same identity (host end HostIfName paired with p.IfName in
+// p.NetNS) is brought to p's settings and reported as success.
+func (d *Dataplane) AddPod(p PodInterface) (net.HardwareAddr, error) {
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return nil, errClosed
+	}
+	pns, err := openPodNS(p.NetNS)
+	if err != nil {
+		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
+	}
+	defer pns.close()
+	m, err := d.addPod(pns, p)
+	if err != nil {
+		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
+	}
+	d.log.Info("added pod interface", "pod", p.ContainerID, "ifname", p.IfName, "vni", p.VNI, "dev", HostIfName(p.ContainerID, p.IfName))
+	return m, nil
+}
+
+func (d *Dataplane) addPod(pns *podNS, p PodInterface) (net.HardwareAddr, error) {
+	hostName := HostIfName(p.ContainerID, p.IfName)
+	host, err := d.findLink(hostName, "")
+	if err != nil {
+		return nil, err
+	}
+	if host != nil {
+		peer, err := d.peerOf(host, pns, p.IfName)
+		if err != nil {
+			return nil, err
+		}
+		br, created, err := d.networkForPod(p.VNI)
+		if err != nil {
+			return nil, err
+		}
+		m, err := d.setupPod(host, peer, pns, p, br)
+		if err != nil && created {
+			_ = d.removeUnused(p.VNI)
+		}
+		return m, err
+	}
+
+	br, created, err := d.networkForPod(p.VNI)
+	if err != nil {
+		return nil, err
+	}
+	undo := func() {
+		if l, err := d.h.LinkByName(hostName); err == nil {
+			_ = d.h.LinkDel(l)
+		}
+		if created {
+			_ = d.removeUnused(p.VNI)
+		}
+	}
+	m, err := d.createPod(hostName, br, pns, p)
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	return m, nil
+}
+
+// createPod creates the veth pair with its pod end directly in the pod's
+// namespace, then configures both ends.
+func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p PodInterface) (net.HardwareAddr, error) {
+	mtu, err := podMTU(p, br)
+	if err != nil {
+		return nil, err
+	}
+	m := randomMAC()
+	if p.MAC != nil {
+		m, _ = macOf(p.MAC)
+	}
+	la := netlink.NewLinkAttrs()
+	la.Name, la.MTU = hostName, mtu
+	veth := &netlink.Veth{
+		LinkAttrs: la, PeerName: p.IfName, PeerHardwareAddr: m.hw(), PeerNamespace: netlink.NsFd(pns.fd),
+		PeerTxQLen: -1, // the kernel's default, as for the host end
+	}
+	if err := d.h.LinkAdd(veth); err != nil {
+		return nil, fmt.Errorf("add veth %q: %w", hostName, err)
+	}
+	host, err := d.h.LinkByName(hostName)
+	if err != nil {
+		return nil, fmt.Errorf("find %q: %w", hostName, err)
+	}
+	// The host end is a bridge port, never an IP host.
+	if err := d.h.LinkSetIP6AddrGenMode(host, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+		return nil, fmt.Errorf("turn off IPv6 addresses on %q: %w", hostName, err)
+	}
+	peer, err := pns.h.LinkByName(p.IfName)
+	if err != nil {
+		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
+	}
+	return d.setupPod(host, peer, pns, p, br)
+}
+
+// podMTU is p's MTU: p.MTU, or the bridge's, never above the bridge's.
+func podMTU(p PodInterface, br netlink.Link) (int, error) {
+	switch {
+	case p.MTU == 0:
+		return br.Attrs().MTU, nil
+	case p.MTU > br.Attrs().MTU:
+		return 0, invalidf("MTU %d is above the network's %d", p.MTU, br.Attrs().MTU)
+	}
+	return p.MTU, nil
+}
+
+// setupPod brings an existing pair to p's settings: bridge port, MTU, MAC,
+// addresses and up state, changing only what differs.
+func (d *Dataplane) setupPod(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link) (net.HardwareAddr, error) {
+	hostName := host.Attrs().Name
+	mtu, err := podMTU(p, br)
+	if err != nil {
+		return nil, err
+	}
+	if host.Attrs().MasterIndex != br.Attrs().Index {
+		if err := d.h.LinkSetMasterByIndex(host, br.Attrs().Index); err != nil {
+			return nil, fmt.Errorf("enslave %q to %q: %w", hostName, br.Attrs().Name, err)
+		}
+	}
+	for _, l := range []struct {
+		h    *netlink.Handle
+		link netlink.Link
+	}{{d.h, host}, {pns.h, peer}} {
+		if l.link.Attrs().MTU != mtu {
+			if err := l.h.LinkSetMTU(l.link, mtu); err != nil {
+				return nil, fmt.Errorf("set MTU of %q: %w", l.link.Attrs().Name, err)
+			}
+		}
+	}
+	if m, _ := macOf(p.MAC); p.MAC != nil && !macEqual(peer.Attrs().HardwareAddr, m) {
+		if err := pns.h.LinkSetHardwareAddr(peer, m.hw()); err != nil {
+			return nil, fmt.Errorf("set MAC of %q: %w", p.IfName, err)
+		}
+	}
+	if err := addAddrs(pns.h, peer, p.IPs); err != nil {
+		return nil, err
+	}
+	if peer.Attrs().Flags&net.FlagUp == 0 {
+		if err := pns.h.LinkSetUp(peer); err != nil {
+			return nil, fmt.Errorf("set %q up: %w", p.IfName, err)
+		}
+	}
+	if host.Attrs().Flags&net.FlagUp == 0 {
+		if err := d.h.LinkSetUp(host); err != nil {
+			return nil, fmt.Errorf("set %q up: %w", hostName, err)
+		}
+	}
+	peer, err = pns.h.LinkByName(p.IfName)
+	if err != nil {
+		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
+	}
+	return peer.Attrs().HardwareAddr, nil
+}
+
+func macEqual(hw net.HardwareAddr, m mac) bool {
+	got, ok := macOf(hw)
+	return ok && got == m
+}
+
+// addAddrs adds the addresses that link lacks; IPv6 ones skip duplicate
+// address detection, since the IPAM already guarantees uniqueness.
+func addAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error {
+	have, err := h.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return fmt.Errorf("list addresses of %q: %w", link.Attrs().Name, err)
+	}
+	present := map[netip.Prefix]bool{}
+	for _, a := range have {
+		present[prefixOf(a.IPNet)] = true
+	}
+	for _, pfx := range want {
+		if present[pfx] {
+			continue
+		}
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: pfx.Addr().AsSlice(), Mask: net.CIDRMask(pfx.Bits(), pfx.Addr().BitLen())}}
+		if pfx.Addr().Is6() {
+			a.Flags = unix.IFA_F_NODAD
+		}
+		if err := h.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add address %q to %q: %w", pfx, link.Attrs().Name, err)
+		}
+	}
+	return nil
+}
+
+func prefixOf(n *net.IPNet) netip.Prefix {
+	a, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones)
+}

@@ -1,0 +1,226 @@
+package dataplane
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// ErrMismatch is returned by CheckPod when the kernel differs from the
+// PodInterface; the error text says what differs.
+var ErrMismatch = errors.New("pod interface differs")
+
+// peerOf returns the pod end of host if it is ifName in the pod's namespace,
+// and ErrConflict otherwise.
+func (d *Dataplane) peerOf(host netlink.Link, pns *podNS, ifName string) (netlink.Link, error) {
+	hostName := host.Attrs().Name
+	if host.Type() != "veth" {
+		return nil, fmt.Errorf("%w: %q is a %s, not a veth", ErrConflict, hostName, host.Type())
+	}
+	peer, err := pns.h.LinkByName(ifName)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("%w: %q exists but %q is not in the pod's namespace", ErrConflict, hostName, ifName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find %q in the pod: %w", ifName, err)
+	}
+	if !d.paired(host, peer, pns) {
+		return nil, fmt.Errorf("%w: %q in the pod is not the peer of %q", ErrConflict, ifName, hostName)
+	}
+	return peer, nil
+}
+
+// paired reports whether host (in the node) and peer (in the pod) are the
+// two ends of one veth pair.
+func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
+	if peer.Type() != "veth" ||
+		peer.Attrs().ParentIndex != host.Attrs().Index || host.Attrs().ParentIndex != peer.Attrs().Index {
+		return false
+	}
+	id, err := d.h.GetNetNsIdByFd(int(pns.fd))
+	return err != nil || id < 0 || host.Attrs().NetNsID < 0 || id == host.Attrs().NetNsID
+}
+
+// networkForPod returns the bridge of network vni, creating the network's
+// devices with the last Set's underlay if they are missing; created says
+// whether it made the bridge.
+func (d *Dataplane) networkForPod(vni uint32) (br netlink.Link, created bool, err error) {
+	br, err = d.findLink(bridgeName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	vx, err := d.findLink(vxlanName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	if br != nil && br.Type() == "bridge" && vx != nil && vx.Attrs().MasterIndex == br.Attrs().Index {
+		return br, false, nil
+	}
+	if d.cfg == nil {
+		return nil, false, ErrNotConfigured
+	}
+	ul, err := d.h.LinkByName(d.cfg.Underlay)
+	if err != nil {
+		return nil, false, fmt.Errorf("find underlay %q: %w", d.cfg.Underlay, err)
+	}
+	p, err := planNetwork(vni, d.cfg.Networks[vni], ul.Attrs().MTU, d.cfg.LocalIP)
+	if err != nil {
+		return nil, false, fmt.Errorf("plan network %d: %w", vni, err)
+	}
+	created = br == nil
+	if err := d.ensureNetwork(p, ul, d.cfg.LocalIP); err != nil {
+		if created {
+			_ = d.removeUnused(vni)
+		}
+		return nil, false, err
+	}
+	if br, err = d.h.LinkByName(bridgeName(vni)); err != nil {
+		return nil, false, fmt.Errorf("find %q: %w", bridgeName(vni), err)
+	}
+	return br, created, nil
+}
+
+// DelPod removes a pod interface by deleting its host end, which removes the
+// pair. It is idempotent: a missing interface or namespace is success. The
+// host end's name alone identifies the pair, so netNS may be gone; it is
+// only logged.
+func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
+	hostName := HostIfName(containerID, ifName)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return errClosed
+	}
+	l, err := d.h.LinkByName(hostName)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find %q: %w", hostName, err)
+	}
+	if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %q: %w", hostName, err)
+	}
+	d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "netns", netNS, "dev", hostName)
+	return nil
+}
+
+// LocalPorts returns the sorted names of the host-side pod ports on network
+// vni's bridge; none if the bridge does not exist.
+func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return nil, errClosed
+	}
+	br, err := d.findLink(bridgeName(vni), "")
+	if err != nil || br == nil {
+		return nil, err
+	}
+	links, err := d.h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	return ports(br, links), nil
+}
+
+// CheckPod reports whether a pod interface is as AddPod would have left it:
+// p.IfName exists in p.NetNS, is up, has p's MAC (if set), MTU and every
+// address of p.IPs and no other global one, and its peer is an up port of
+// network p.VNI's bridge. Differences come back wrapped in ErrMismatch.
+func (d *Dataplane) CheckPod(p PodInterface) error {
+	if err := p.validate(); err != nil {
+		return fmt.Errorf("check pod interface %q: %w", p.IfName, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return errClosed
+	}
+	pns, err := openPodNS(p.NetNS)
+	if err != nil {
+		return fmt.Errorf("check pod interface %q: %w", p.IfName, err)
+	}
+	defer pns.close()
+	diffs, err := d.checkPod(pns, p)
+	if err != nil {
+		return fmt.Errorf("check pod interface %q in %q: %w", p.IfName, p.NetNS, err)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("check pod interface %q in %q: %w: %w", p.IfName, p.NetNS, ErrMismatch, errors.Join(diffs...))
+	}
+	return nil
+}
+
+func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
+	hostName := HostIfName(p.ContainerID, p.IfName)
+	peer, err := pns.h.LinkByName(p.IfName)
+	if isNotFound(err) {
+		return []error{fmt.Errorf("%q does not exist in the pod", p.IfName)}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
+	}
+	var diffs []error
+	differs := func(format string, args ...any) { diffs = append(diffs, fmt.Errorf(format, args...)) }
+	mtu := p.MTU
+	host, err := d.findLink(hostName, "")
+	switch {
+	case err != nil:
+		return nil, err
+	case host == nil:
+		differs("host end %q does not exist", hostName)
+	case !d.paired(host, peer, pns):
+		differs("host end %q is not the peer of %q", hostName, p.IfName)
+	default:
+		br, err := d.findLink(bridgeName(p.VNI), "")
+		if err != nil {
+			return nil, err
+		}
+		if br == nil {
+			differs("bridge %q does not exist", bridgeName(p.VNI))
+		} else {
+			if host.Attrs().MasterIndex != br.Attrs().Index {
+				differs("host end %q is not a port of %q (master index %d)", hostName, br.Attrs().Name, host.Attrs().MasterIndex)
+			}
+			if mtu == 0 {
+				mtu = br.Attrs().MTU
+			}
+		}
+		if host.Attrs().Flags&net.FlagUp == 0 {
+			differs("host end %q is down", hostName)
+		}
+	}
+	if peer.Attrs().Flags&net.FlagUp == 0 {
+		differs("%q is down", p.IfName)
+	}
+	if m, _ := macOf(p.MAC); p.MAC != nil && !macEqual(peer.Attrs().HardwareAddr, m) {
+		differs("%q has MAC %s, want %s", p.IfName, peer.Attrs().HardwareAddr, p.MAC)
+	}
+	if mtu != 0 && peer.Attrs().MTU != mtu {
+		differs("%q has MTU %d, want %d", p.IfName, peer.Attrs().MTU, mtu)
+	}
+	addrs, err := pns.h.AddrList(peer, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %q: %w", p.IfName, err)
+	}
+	have := map[netip.Prefix]bool{}
+	for _, a := range addrs {
+		pfx := prefixOf(a.IPNet)
+		have[pfx] = true
+		if a.Scope == unix.RT_SCOPE_UNIVERSE && !slices.Contains(p.IPs, pfx) {
+			differs("%q has unexpected address %s", p.IfName, pfx)
+		}
+	}
+	for _, pfx := range p.IPs {
+		if !have[pfx] {
+			differs("%q lacks address %s", p.IfName, pfx)
+		}
+	}
+	return diffs, nil
+}

@@ -1,0 +1,96 @@
+package dataplane_test
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/dataplane/internal/netnstest"
+)
+
+// TestTraffic proves with real packets that red pods on different nodes
+// reach each other (IPv4 and IPv6), blue pods too, and that nothing of blue
+// reaches red: not a ping, not an ARP request, not a broadcast.
+func TestTraffic(t *testing.T) {
+	c := newCluster(t)
+	redA, redB, blueA, blueB := c.fourPods(t)
+	red2A := c.addPod(t, c.a, "red2", red, "10.100.0.13/24", "fd00:100::13/64")
+	c.program(t)
+
+	t.Run("red reaches red across nodes", func(t *testing.T) {
+		for _, pair := range [][2]*pod{{redA, redB}, {redB, redA}, {red2A, redB}} {
+			for _, pfx := range pair[1].spec.IPs {
+				if got := pair[0].ns.Ping(t, pfx.Addr(), 3, "2"); got != 3 {
+					t.Errorf("ping %s -> %s (%s): %d/3 replies", pair[0].ns.Name, pair[1].ns.Name, pfx.Addr(), got)
+				}
+			}
+		}
+	})
+	t.Run("blue reaches blue across nodes", func(t *testing.T) {
+		if got := blueA.ns.Ping(t, blueB.ip(), 3, "2"); got != 3 {
+			t.Errorf("ping blue a -> blue b: %d/3 replies", got)
+		}
+	})
+	t.Run("blue reaches no red pod, not even by ARP", func(t *testing.T) {
+		var caps []*netnstest.Capture
+		for _, p := range []*pod{redA, redB, red2A} {
+			caps = append(caps, p.ns.CaptureARP(t, "net1"))
+		}
+		own := blueA.ns.CaptureARP(t, "net1")
+		for _, src := range []*pod{blueA, blueB} {
+			for _, dst := range []*pod{redA, redB} {
+				if got := src.ns.Ping(t, dst.ip(), 2, "1"); got != 0 {
+					t.Errorf("ping %s -> %s (%s): %d replies, want none", src.ns.Name, dst.ns.Name, dst.ip(), got)
+				}
+			}
+		}
+		for i, cp := range caps {
+			for _, a := range cp.Stop() {
+				if a.SenderIP == blueA.ip() || a.SenderIP == blueB.ip() {
+					t.Errorf("red pod %d received blue's ARP %+v", i, a)
+				}
+			}
+		}
+		asked := slices.ContainsFunc(own.Stop(), func(a netnstest.ARP) bool {
+			return a.Op == 1 && a.SenderIP == blueA.ip() && a.TargetIP == redB.ip()
+		})
+		if !asked {
+			t.Error("blue a never sent an ARP request for red b: the test proves nothing")
+		}
+		if st := neighState(t, blueA, redB.ip()); st&(netlink.NUD_INCOMPLETE|netlink.NUD_FAILED) == 0 {
+			t.Errorf("blue a's neighbour entry for %s has state %#x, want INCOMPLETE or FAILED", redB.ip(), st)
+		}
+	})
+	t.Run("broadcast reaches red members only", func(t *testing.T) {
+		const port = 4789 + 1000
+		listeners := map[*pod]bool{redB: true, red2A: true, blueA: false, blueB: false}
+		conns := map[*pod]func() []string{}
+		for p := range listeners {
+			conn := p.ns.ListenUDP(t, port)
+			conns[p] = func() []string { return netnstest.Received(conn, 500*time.Millisecond) }
+		}
+		redA.ns.SendUDP(t, netip.MustParseAddrPort("10.100.0.255:5789"), "to red")
+		for p, want := range listeners {
+			got := conns[p]()
+			if want && !slices.Equal(got, []string{"to red"}) {
+				t.Errorf("red member %s received %q, want one %q", p.ns.Name, got, "to red")
+			}
+			if !want && len(got) > 0 {
+				t.Errorf("blue member %s received red's broadcast %q", p.ns.Name, got)
+			}
+		}
+		blueB.ns.SendUDP(t, netip.MustParseAddrPort("10.100.0.255:5789"), "to blue")
+		for p, want := range listeners {
+			got := conns[p]()
+			if p == blueA && !slices.Equal(got, []string{"to blue"}) {
+				t.Errorf("blue a received %q, want one %q", got, "to blue")
+			}
+			if want && len(got) > 0 {
+				t.Errorf("red member %s received blue's broadcast %q", p.ns.Name, got)
+			}
+		}
+	})
+}
