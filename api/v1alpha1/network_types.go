@@ -74,8 +74,14 @@ type IPAM struct {
 // IPRange is an inclusive range of addresses.
 // +kubebuilder:validation:XValidation:rule="isIP(self.start) && isIP(self.end)",message="range start and end must be IP addresses"
 type IPRange struct {
+	// Start is the first address of the range. The length limit (the
+	// longest IPv6 text form) keeps the CEL rule within the API server's
+	// cost budget.
+	// +kubebuilder:validation:MaxLength=45
 	Start string `json:"start"`
-	End   string `json:"end"`
+	// End is the last address of the range, included.
+	// +kubebuilder:validation:MaxLength=45
+	End string `json:"end"`
 }
 
 // Condition types and reasons of a Network.

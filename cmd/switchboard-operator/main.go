@@ -1,0 +1,90 @@
+// Command switchboard-operator runs Switchboard's control plane: it
+// reconciles Networks (VNI, NetworkAttachmentDefinition, deletion),
+// garbage-collects Attachments, and adopts seed-format NADs. See package
+// switchboard/internal/operator.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"switchboard/api/v1alpha1"
+	"switchboard/internal/operator"
+)
+
+type options struct {
+	clusterCIDR, serviceCIDR string
+	metricsAddr, probeAddr   string
+	leaderElect              bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.clusterCIDR, "cluster-cidr", "", "the cluster's pod CIDRs, comma-separated; Networks overlapping them are invalid")
+	flag.StringVar(&o.serviceCIDR, "service-cidr", "", "the cluster's service CIDRs, comma-separated; Networks overlapping them are invalid")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
+	flag.Parse()
+
+	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
+	ctrl.SetLogger(log)
+	klog.SetLogger(log)
+	if err := run(o); err != nil {
+		log.Error(err, "operator stopped")
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	pods, err := operator.ParsePrefixes("the cluster's pod CIDR (--cluster-cidr)", o.clusterCIDR)
+	if err != nil {
+		return err
+	}
+	services, err := operator.ParsePrefixes("the cluster's service CIDR (--service-cidr)", o.serviceCIDR)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register core types: %w", err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register switchboard types: %w", err)
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "switchboard-operator.switchboard.dev",
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := operator.Setup(ctx, mgr, operator.Config{Reserved: append(pods, services...)}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add healthz check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add readyz check: %w", err)
+	}
+	return mgr.Start(ctx)
+}

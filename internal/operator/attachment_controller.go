@@ -1,0 +1,160 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"switchboard/api/v1alpha1"
+)
+
+// ReasonAttachmentReleased is the reason of the event on a Network when
+// the garbage collector deletes one of its Attachments.
+const ReasonAttachmentReleased = "AttachmentReleased"
+
+// podIndex indexes Attachments by their pod's "namespace/name".
+const podIndex = "spec.pod"
+
+// AttachmentReconciler is the garbage collector of Attachments: it deletes
+// one whose pod no longer exists, or exists with another UID (the pod was
+// recreated under the same name), which frees its address. Agents delete
+// Attachments on CNI DEL; this catches what they missed (a node that died,
+// an agent killed mid-way).
+type AttachmentReconciler struct {
+	Client client.Client
+	// APIReader confirms, past the cache, that a pod is really gone.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	// Interval between re-checks of an Attachment whose pod exists; 0
+	// means 60s. Pod deletions trigger a check at once; this is the
+	// backstop.
+	Interval time.Duration
+}
+
+// +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+
+// Reconcile checks one Attachment's pod and deletes the Attachment if the
+// pod is gone.
+func (r *AttachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var att v1alpha1.Attachment
+	if err := r.Client.Get(ctx, req.NamespacedName, &att); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !att.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	why, err := r.podGone(ctx, att.Spec.Pod)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if why == "" {
+		return ctrl.Result{RequeueAfter: r.interval()}, nil
+	}
+	err = r.Client.Delete(ctx, &att, client.Preconditions{UID: &att.UID})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return ctrl.Result{}, nil // gone already, or replaced by a new Attachment of that name
+	}
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("delete attachment %q: %w", req, err)
+	}
+	pod := att.Spec.Pod.Namespace + "/" + att.Spec.Pod.Name
+	logf.FromContext(ctx).Info("released attachment", "network", att.Spec.Network, "pod", pod, "node", att.Spec.Node, "reason", why)
+	var net v1alpha1.Network
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: att.Namespace, Name: att.Spec.Network}, &net); err == nil {
+		r.Recorder.Eventf(&net, corev1.EventTypeNormal, ReasonAttachmentReleased,
+			"deleted attachment %s (%v) of pod %s on node %s: %s", att.Name, att.Spec.IPs, pod, att.Spec.Node, why)
+	}
+	return ctrl.Result{}, nil
+}
+
+// podGone returns why ref's pod is gone, or "" if it exists with ref's UID.
+// A pod the cache does not show is looked up in the API server before it
+// is declared gone: the cache may not have seen a pod created a moment ago.
+func (r *AttachmentReconciler) podGone(ctx context.Context, ref v1alpha1.PodRef) (string, error) {
+	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
+	pod := podMeta()
+	err := r.Client.Get(ctx, key, pod)
+	if err == nil && (ref.UID == "" || string(pod.UID) == ref.UID) {
+		return "", nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("get pod %q: %w", key, err)
+	}
+	pod = podMeta()
+	err = r.APIReader.Get(ctx, key, pod)
+	switch {
+	case apierrors.IsNotFound(err):
+		return "the pod no longer exists", nil
+	case err != nil:
+		return "", fmt.Errorf("get pod %q: %w", key, err)
+	case ref.UID != "" && string(pod.UID) != ref.UID:
+		return fmt.Sprintf("the pod was recreated (UID %s, not %s)", pod.UID, ref.UID), nil
+	}
+	return "", nil
+}
+
+func podMeta() *metav1.PartialObjectMetadata {
+	p := &metav1.PartialObjectMetadata{}
+	p.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	return p
+}
+
+func (r *AttachmentReconciler) interval() time.Duration {
+	if r.Interval > 0 {
+		return r.Interval
+	}
+	return time.Minute
+}
+
+// SetupWithManager registers the reconciler. It caches only the metadata
+// of pods, and reacts to pod deletions through an index of Attachments by
+// pod.
+func (r *AttachmentReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Attachment{}, podIndex, func(o client.Object) []string {
+		p := o.(*v1alpha1.Attachment).Spec.Pod
+		return []string{p.Namespace + "/" + p.Name}
+	})
+	if err != nil {
+		return fmt.Errorf("index attachments by pod: %w", err)
+	}
+	onlyDeletes := predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("attachment").
+		For(&v1alpha1.Attachment{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.podToAttachments),
+			builder.OnlyMetadata, builder.WithPredicates(onlyDeletes)).
+		Complete(r)
+}
+
+func (r *AttachmentReconciler) podToAttachments(ctx context.Context, pod client.Object) []reconcile.Request {
+	var list v1alpha1.AttachmentList
+	if err := r.Client.List(ctx, &list, client.MatchingFields{podIndex: pod.GetNamespace() + "/" + pod.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "list attachments of deleted pod", "pod", pod.GetNamespace()+"/"+pod.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, a := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
