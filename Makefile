@@ -29,11 +29,14 @@ $(TOOLS)/controller-gen:
 ## generate: regenerate committed generated code: deepcopy, CRDs, RBAC
 generate: $(TOOLS)/controller-gen
 	$(TOOLS)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=config/crd
+	$(TOOLS)/controller-gen rbac:roleName=switchboard-operator paths=./internal/operator/... output:rbac:dir=config/rbac/operator
+	$(TOOLS)/controller-gen rbac:roleName=switchboard-agent paths=./internal/agent/... output:rbac:dir=config/rbac/agent
 	$(GO) generate ./...
 
-## check-generated: fail if regenerating changes anything
+## check-generated: fail if regenerating changes anything (or adds a file) under api/ and config/
 check-generated: generate
-	@git diff --exit-code -- . || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; git diff -- api config; \
+		echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 
 $(TOOLS)/staticcheck:
 	@mkdir -p $(TOOLS)
@@ -71,8 +74,9 @@ lab-down:
 	@if [ -x $(BIN)/switchboard ]; then $(BIN)/switchboard lab down --name $(LAB); \
 	else $(GO) run ./cmd/switchboard lab down --name $(LAB); fi
 
-## demo: bring up the lab and run the demo scenario, step by step
+## demo: bring up the lab, install Switchboard from config/, and play the demo, step by step
 demo: lab-up
+	$(BIN)/switchboard lab install --name $(LAB)
 	$(BIN)/switchboard lab demo --name $(LAB)
 
 ## demo-down: tear the demo lab down

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -223,4 +224,63 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 		}
 	}
 	return diffs, nil
+}
+
+// RemoveOrphans deletes host-side pod interfaces that no attachment
+// accounts for: those an ADD made before its agent died, or whose DEL never
+// came. It lists the interfaces first and only then calls keep for the
+// names that must stay, so an interface made after the listing is never a
+// candidate, and one made before it belongs to an attachment keep already
+// sees (ADD records the attachment before it makes the interface). It
+// returns the names it deleted.
+func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]string, error) {
+	d.mu.Lock()
+	if d.h == nil {
+		d.mu.Unlock()
+		return nil, errClosed
+	}
+	links, err := d.h.LinkList()
+	d.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	var candidates []string
+	for _, l := range links {
+		if n := l.Attrs().Name; isPodPort(n) {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	want, err := keep()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var removed []string
+	for _, n := range candidates {
+		if want[n] {
+			continue
+		}
+		l, err := d.h.LinkByName(n)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return removed, fmt.Errorf("find %q: %w", n, err)
+		}
+		if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
+			return removed, fmt.Errorf("delete orphan %q: %w", n, err)
+		}
+		d.log.Info("deleted orphan pod interface", "dev", n)
+		removed = append(removed, n)
+	}
+	return removed, nil
+}
+
+// isPodPort reports whether a link name is a host end of a pod interface.
+func isPodPort(name string) bool {
+	return strings.HasPrefix(name, hostPrefix) && !strings.HasPrefix(name, vxlanPrefix)
 }

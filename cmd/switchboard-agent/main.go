@@ -1,0 +1,49 @@
+// Command switchboard-agent is Switchboard's node agent: it runs on every
+// node (DaemonSet, host network, privileged), serves the CNI plugin and
+// programs the node's virtual networks.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"switchboard/internal/agent"
+	"switchboard/internal/cnirpc"
+)
+
+func main() {
+	opts := agent.Options{NodeName: os.Getenv("NODE_NAME")}
+	nodeIP := flag.String("node-ip", os.Getenv("NODE_IP"), "this node's underlay address (env NODE_IP)")
+	flag.StringVar(&opts.Socket, "socket", cnirpc.DefaultSocket, "unix socket the CNI plugin calls")
+	flag.StringVar(&opts.CNIBinDir, "cni-bin-dir", "/host/opt/cni/bin", "host CNI binary directory to install the plugin into (empty: don't install)")
+	flag.StringVar(&opts.PluginPath, "plugin", "/usr/local/bin/switchboard-cni", "the CNI plugin binary to install")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":9090", "Prometheus metrics address")
+	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":9091", "/healthz and /readyz address")
+	flag.Parse()
+
+	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
+	ctrl.SetLogger(log)
+	if err := run(opts, *nodeIP, log); err != nil {
+		log.Error(err, "agent failed")
+		os.Exit(1)
+	}
+}
+
+func run(opts agent.Options, nodeIP string, log logr.Logger) error {
+	ip, err := netip.ParseAddr(nodeIP)
+	if err != nil {
+		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", nodeIP, err)
+	}
+	opts.NodeIP = ip
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes client config: %w", err)
+	}
+	return agent.Run(ctrl.SetupSignalHandler(), cfg, opts, log)
+}

@@ -1,0 +1,203 @@
+// Package agent is the node agent of Switchboard (switchboard-agent): it
+// serves the CNI plugin over a unix socket, allocates addresses by creating
+// Attachments, and keeps the node's data plane (bridges, VXLAN devices,
+// FDB and neighbour entries) converged on what the API says: the networks
+// with pods on this node and their members on other nodes.
+//
+// The agent keeps no memory of its own: after a restart it recomputes the
+// data plane from the API and converges the kernel to it, which changes
+// nothing when nothing changed, so running traffic does not notice.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/cnirpc"
+	"switchboard/internal/dataplane"
+)
+
+// +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Options configure an agent.
+type Options struct {
+	NodeName    string     // this node's name (from the downward API)
+	NodeIP      netip.Addr // this node's underlay address: the VXLAN endpoint
+	Socket      string     // where the CNI plugin reaches the agent
+	CNIBinDir   string     // host directory the plugin is installed into (e.g. /host/opt/cni/bin)
+	PluginPath  string     // the plugin binary shipped with the agent
+	MetricsAddr string     // Prometheus metrics, e.g. ":9090"
+	HealthAddr  string     // /healthz and /readyz, e.g. ":9091"
+}
+
+// Agent is one node's agent. Its methods are safe for concurrent use.
+type Agent struct {
+	opts      Options
+	log       logr.Logger
+	client    client.Client // writes go to the API server
+	cache     client.Reader // reads of Networks and Attachments, from the informer cache
+	apiReader client.Reader // reads that must not be stale
+	recorder  record.EventRecorder
+	dp        *dataplane.Dataplane
+	base      dataplane.Config // underlay and local address
+	metrics   *metrics
+	synced    atomic.Bool // the data plane was converged at least once
+}
+
+// syncKey is the single work item of the data-plane loop: every change of a
+// Network or Attachment recomputes the whole node, so one owner writes the
+// kernel and events can never be applied out of order.
+var syncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "node"}}
+
+// Run starts the agent and blocks until ctx ends.
+func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) error {
+	if opts.NodeName == "" || !opts.NodeIP.IsValid() {
+		return errors.New("agent needs the node name and IP: set NODE_NAME and NODE_IP (the DaemonSet does, from the downward API)")
+	}
+	underlay, err := linkWithAddr(opts.NodeIP)
+	if err != nil {
+		return fmt.Errorf("find the underlay interface holding %s: %w", opts.NodeIP, err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := sbv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Logger:                 log,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	dp, err := dataplane.New(dataplane.WithLogger(slog.New(logr.ToSlogHandler(log))))
+	if err != nil {
+		return fmt.Errorf("open data plane: %w", err)
+	}
+	a := &Agent{
+		opts:      opts,
+		log:       log,
+		client:    mgr.GetClient(),
+		cache:     mgr.GetCache(),
+		apiReader: mgr.GetAPIReader(),
+		recorder:  mgr.GetEventRecorderFor("switchboard-agent"),
+		dp:        dp,
+		base:      dataplane.Config{Underlay: underlay, LocalIP: opts.NodeIP},
+		metrics:   newMetrics(),
+	}
+	if err := a.installPlugin(); err != nil {
+		return err
+	}
+	toNode := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{syncKey}
+	})
+	err = ctrl.NewControllerManagedBy(mgr).Named("dataplane").
+		Watches(&sbv1.Network{}, toNode).
+		Watches(&sbv1.Attachment{}, toNode).
+		Complete(reconcile.Func(a.sync))
+	if err != nil {
+		return fmt.Errorf("create data-plane controller: %w", err)
+	}
+	if err := mgr.Add(manager.RunnableFunc(a.serveCNI(mgr))); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("dataplane", func(*http.Request) error { return a.ready() }); err != nil {
+		return err
+	}
+	log.Info("starting agent", "node", opts.NodeName, "nodeIP", opts.NodeIP.String(), "underlay", underlay, "socket", opts.Socket)
+	return mgr.Start(ctx)
+}
+
+// serveCNI serves the plugin once the caches are in sync.
+func (a *Agent) serveCNI(mgr manager.Manager) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("caches did not sync")
+		}
+		// Converge once before answering: with no Network or Attachment at
+		// all no watch event would ever do it, and STATUS would stay "not ready".
+		if _, err := a.sync(ctx, syncKey); err != nil {
+			a.log.Error(err, "initial data-plane sync failed; the data-plane loop retries")
+		}
+		go func() { _ = a.collectOrphans(ctx) }()
+		l, err := cnirpc.Listen(a.opts.Socket)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", a.opts.Socket, err)
+		}
+		return cnirpc.Serve(ctx, l, a)
+	}
+}
+
+// sync converges the data plane on the API's view of this node.
+func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	var nets sbv1.NetworkList
+	if err := a.cache.List(ctx, &nets); err != nil {
+		return reconcile.Result{}, err
+	}
+	var atts sbv1.AttachmentList
+	if err := a.cache.List(ctx, &atts); err != nil {
+		return reconcile.Result{}, err
+	}
+	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)
+	err := a.dp.Set(cfg)
+	var inUse *dataplane.NetworksInUseError
+	if errors.As(err, &inUse) {
+		// Networks gone from the API whose pods are still here (their DEL
+		// has not come yet) are kept; that is converged, not a failure.
+		a.log.Info("keeping networks that still have pods", "ports", inUse.Ports)
+		err = nil
+	}
+	if err != nil {
+		a.metrics.syncErrors.Inc()
+		return reconcile.Result{}, fmt.Errorf("converge data plane: %w", err)
+	}
+	remotes := 0
+	for _, n := range cfg.Networks {
+		remotes += len(n.Remotes)
+	}
+	a.metrics.networks.Set(float64(len(cfg.Networks)))
+	a.metrics.remotes.Set(float64(remotes))
+	a.synced.Store(true)
+	return reconcile.Result{}, nil
+}
+
+func (a *Agent) ready() error {
+	if !a.synced.Load() {
+		return errors.New("switchboard-agent has not converged the data plane yet")
+	}
+	return nil
+}
+
+// Healthy answers the CNI plugin's STATUS (cnirpc.HealthChecker).
+func (a *Agent) Healthy(context.Context) error { return a.ready() }

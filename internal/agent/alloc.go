@@ -1,0 +1,202 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/ipam"
+)
+
+// Allocation is race-free without any shared counter or bitmap: an
+// Attachment of a network with IPAM is named after its address, so when two
+// agents pick the same address the API server lets only one create it and
+// the other moves on to its next candidate. Agents start from different
+// candidates (seeded by the container ID), so they seldom collide at all.
+
+// maxCreateAttempts bounds the candidates one ADD tries after conflicts.
+const maxCreateAttempts = 64
+
+// attachmentRequest is what an ADD asks for on one network.
+type attachmentRequest struct {
+	network     *sbv1.Network
+	pod         sbv1.PodRef
+	containerID string
+	ifName      string
+	mac         net.HardwareAddr
+	staticIPs   []netip.Prefix // from the pod's annotation; empty = allocate
+}
+
+// existingAttachment returns this node's attachment for the container and
+// interface, if an earlier ADD made it (ADD is retried by runtimes).
+func (a *Agent) existingAttachment(ctx context.Context, namespace, network, containerID, ifName string) (*sbv1.Attachment, error) {
+	var list sbv1.AttachmentList
+	err := a.apiReader.List(ctx, &list, client.InNamespace(namespace),
+		client.MatchingLabels{sbv1.LabelNetwork: network, sbv1.LabelNode: a.opts.NodeName})
+	if err != nil {
+		return nil, fmt.Errorf("list attachments of network %s/%s: %w", namespace, network, err)
+	}
+	for i := range list.Items {
+		if s := list.Items[i].Spec; s.ContainerID == containerID && s.Interface == ifName {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// allocate creates the Attachment, reserving its addresses.
+func (a *Agent) allocate(ctx context.Context, r attachmentRequest) (*sbv1.Attachment, error) {
+	n := r.network
+	att := &sbv1.Attachment{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: n.Namespace,
+			Labels:    map[string]string{sbv1.LabelNetwork: n.Name, sbv1.LabelNode: a.opts.NodeName},
+		},
+		Spec: sbv1.AttachmentSpec{
+			Network: n.Name, Pod: r.pod, Node: a.opts.NodeName, NodeIP: a.opts.NodeIP.String(),
+			ContainerID: r.containerID, Interface: r.ifName, MAC: r.mac.String(),
+		},
+	}
+	var pool *ipam.Pool
+	if n.Spec.IPAM != nil {
+		p, err := ipam.NewPool(*n.Spec.IPAM)
+		if err != nil {
+			return nil, invalidNetwork(n, err)
+		}
+		pool = p
+	}
+	if len(r.staticIPs) > 0 {
+		return a.allocateStatic(ctx, att, pool, r.staticIPs)
+	}
+	if pool == nil { // pure L2: no address, named after the pod's interface
+		att.Name = n.Name + "-" + shortHash(r.pod.UID+"/"+r.ifName)
+		if err := a.client.Create(ctx, att); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("create attachment %s/%s: %w", att.Namespace, att.Name, err)
+		}
+		return att, nil
+	}
+	return a.allocateFromPool(ctx, att, pool, r.containerID)
+}
+
+func (a *Agent) allocateStatic(ctx context.Context, att *sbv1.Attachment, pool *ipam.Pool, ips []netip.Prefix) (*sbv1.Attachment, error) {
+	n := att.Spec.Network
+	for _, p := range ips {
+		if pool != nil {
+			if err := pool.Check(p.Addr()); err != nil {
+				return nil, badRequest(fmt.Sprintf("static address %s from the pod's k8s.v1.cni.cncf.io/networks \"ips\" cannot be used on network %s/%s: %v; pick an address in %s or drop \"ips\"",
+					p.Addr(), att.Namespace, n, err, pool.Prefix()))
+			}
+			if p.Bits() != pool.Prefix().Bits() {
+				p = netip.PrefixFrom(p.Addr(), pool.Prefix().Bits())
+			}
+		}
+		att.Spec.IPs = append(att.Spec.IPs, p.String())
+	}
+	att.Name = ipam.AttachmentName(n, ips[0].Addr())
+	err := a.client.Create(ctx, att)
+	if apierrors.IsAlreadyExists(err) {
+		var holder sbv1.Attachment
+		if gerr := a.apiReader.Get(ctx, client.ObjectKeyFromObject(att), &holder); gerr == nil {
+			return nil, badRequest(fmt.Sprintf("static address %s on network %s/%s is already used by pod %s/%s: choose another address or remove \"ips\"",
+				ips[0].Addr(), att.Namespace, n, holder.Spec.Pod.Namespace, holder.Spec.Pod.Name))
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create attachment %s/%s: %w", att.Namespace, att.Name, err)
+	}
+	return att, nil
+}
+
+func (a *Agent) allocateFromPool(ctx context.Context, att *sbv1.Attachment, pool *ipam.Pool, containerID string) (*sbv1.Attachment, error) {
+	taken, err := a.takenAddresses(ctx, att.Namespace, att.Spec.Network)
+	if err != nil {
+		return nil, err
+	}
+	tries := 0
+	for addr := range pool.Candidates(seed(containerID)) {
+		if taken[addr] {
+			continue
+		}
+		c := att.DeepCopy()
+		c.Name = ipam.AttachmentName(att.Spec.Network, addr)
+		c.Spec.IPs = []string{netip.PrefixFrom(addr, pool.Prefix().Bits()).String()}
+		err := a.client.Create(ctx, c)
+		if err == nil {
+			a.metrics.allocConflicts.Add(float64(tries))
+			return c, nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("create attachment %s/%s: %w", c.Namespace, c.Name, err)
+		}
+		if tries++; tries >= maxCreateAttempts {
+			return nil, fmt.Errorf("allocate on network %s/%s: %d candidate addresses were taken concurrently; try again", att.Namespace, att.Spec.Network, tries)
+		}
+	}
+	return nil, badRequest(fmt.Sprintf("network %s/%s has no free address in %s: widen spec.ipam.cidr or spec.ipam.ranges, or remove pods",
+		att.Namespace, att.Spec.Network, pool.Prefix()))
+}
+
+// takenAddresses reads the addresses in use from the cache: a stale cache
+// only costs a conflict and a retry, never a duplicate.
+func (a *Agent) takenAddresses(ctx context.Context, namespace, network string) (map[netip.Addr]bool, error) {
+	var list sbv1.AttachmentList
+	if err := a.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{sbv1.LabelNetwork: network}); err != nil {
+		return nil, fmt.Errorf("list attachments of network %s/%s: %w", namespace, network, err)
+	}
+	taken := make(map[netip.Addr]bool, len(list.Items))
+	for _, it := range list.Items {
+		for _, s := range it.Spec.IPs {
+			if p, err := netip.ParsePrefix(s); err == nil {
+				taken[p.Addr()] = true
+			}
+		}
+	}
+	return taken, nil
+}
+
+func seed(containerID string) uint64 {
+	h := sha256.Sum256([]byte(containerID))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
+}
+
+// newMAC returns a random locally administered unicast MAC.
+func newMAC() net.HardwareAddr {
+	m := make(net.HardwareAddr, 6)
+	_, _ = rand.Read(m)
+	m[0] = (m[0] | 0x02) &^ 0x01
+	return m
+}
+
+// parseStaticIPs reads the "ips" of the pod's network selection.
+func parseStaticIPs(ips []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range ips {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("static address %q in the pod's k8s.v1.cni.cncf.io/networks \"ips\" is not an IP or CIDR (e.g. 10.20.0.7/24)", s))
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}

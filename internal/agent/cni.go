@@ -1,0 +1,226 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/types"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/cnirpc"
+	"switchboard/internal/dataplane"
+)
+
+// CNI error codes beyond the spec's own (the spec reserves 100+ for plugins).
+const (
+	codeBadRequest   = 100 // the pod or network asks for something that cannot be done; fix the input
+	codeAgentFailure = 101 // the agent failed; retrying may help
+)
+
+// requestError is an error that goes back to the runtime with a code.
+type requestError struct {
+	code uint
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &requestError{code: codeBadRequest, msg: msg} }
+
+func invalidNetwork(n *sbv1.Network, err error) error {
+	return badRequest(fmt.Sprintf("network %s/%s is invalid: %v", n.Namespace, n.Name, err))
+}
+
+// Handle serves one CNI request from the plugin. It implements cnirpc.Handler.
+func (a *Agent) Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response {
+	start := time.Now()
+	res, err := a.handle(ctx, req)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	a.metrics.cniRequests.WithLabelValues(req.Command, result).Inc()
+	a.metrics.cniDuration.WithLabelValues(req.Command).Observe(time.Since(start).Seconds())
+	if err == nil {
+		return &cnirpc.Response{Result: res}
+	}
+	a.log.Info("CNI request failed", "command", req.Command, "container", req.ContainerID, "interface", req.IfName, "error", err.Error())
+	var re *requestError
+	if errors.As(err, &re) {
+		return &cnirpc.Response{Error: types.NewError(re.code, re.msg, "")}
+	}
+	return &cnirpc.Response{Error: types.NewError(codeAgentFailure, err.Error(), "")}
+}
+
+func (a *Agent) handle(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
+	switch req.Command {
+	case "STATUS":
+		return nil, a.ready()
+	case "ADD":
+		return a.add(ctx, req)
+	case "DEL":
+		return nil, a.del(ctx, req)
+	case "CHECK":
+		return nil, a.check(ctx, req)
+	case "GC":
+		return nil, a.gc(ctx, req)
+	}
+	return nil, badRequest(fmt.Sprintf("unknown CNI command %q", req.Command))
+}
+
+// target is what a request refers to: the pod, the network and its config.
+type target struct {
+	conf    *cnirpc.NetConf
+	pod     sbv1.PodRef
+	network *sbv1.Network
+}
+
+func (a *Agent) resolve(ctx context.Context, req cnirpc.Request) (*target, error) {
+	conf, err := cnirpc.ParseNetConf(req.Config)
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	pod, err := cnirpc.PodArgs(req.Args)
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	ref := sbv1.PodRef{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}
+	ns, name := networkRef(conf, ref.Namespace)
+	var n sbv1.Network
+	if err := a.cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &n); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, badRequest(fmt.Sprintf("network %s/%s not found: create the Network, or fix the name in the pod's k8s.v1.cni.cncf.io/networks annotation", ns, name))
+		}
+		return nil, fmt.Errorf("get network %s/%s: %w", ns, name, err)
+	}
+	return &target{conf: conf, pod: ref, network: &n}, nil
+}
+
+// networkRef names the Network a configuration refers to: "network" in
+// configs the operator publishes; the configuration's name, in the pod's
+// namespace, for NetworkAttachmentDefinitions written by hand (seed format).
+func networkRef(conf *cnirpc.NetConf, podNamespace string) (ns, name string) {
+	if conf.Network != "" {
+		if ns, name, ok := strings.Cut(conf.Network, "/"); ok {
+			return ns, name
+		}
+		return podNamespace, conf.Network
+	}
+	return podNamespace, conf.Name
+}
+
+// admit checks that the pod may join the network and that the network is usable.
+func admit(n *sbv1.Network, pod sbv1.PodRef) error {
+	if t := n.Spec.Type; t != "" && t != sbv1.VNet {
+		return badRequest(fmt.Sprintf("network %s/%s has type %q, which this version does not support: use type vnet", n.Namespace, n.Name, t))
+	}
+	if pod.Namespace != n.Namespace && !shared(n, pod.Namespace) {
+		return badRequest(fmt.Sprintf("pods of namespace %s may not join network %s/%s: add %q to the network's spec.sharedWith", pod.Namespace, n.Namespace, n.Name, pod.Namespace))
+	}
+	if n.Status.VNI == 0 {
+		return &requestError{code: types.ErrTryAgainLater, msg: fmt.Sprintf("network %s/%s is not ready yet (no VNI assigned): is switchboard-operator running? see `kubectl describe network -n %s %s`", n.Namespace, n.Name, n.Namespace, n.Name)}
+	}
+	return nil
+}
+
+func shared(n *sbv1.Network, ns string) bool {
+	return slices.Contains(n.Spec.SharedWith, "*") || slices.Contains(n.Spec.SharedWith, ns)
+}
+
+func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
+	t, err := a.resolve(ctx, req)
+	if err != nil {
+		a.podEvent(ctx, req, err)
+		return nil, err
+	}
+	if err := admit(t.network, t.pod); err != nil {
+		a.podEvent(ctx, req, err)
+		return nil, err
+	}
+	att, err := a.existingAttachment(ctx, t.network.Namespace, t.network.Name, req.ContainerID, req.IfName)
+	if err != nil {
+		return nil, err
+	}
+	if att == nil {
+		r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: newMAC()}
+		if m := t.conf.RuntimeConfig.Mac; m != "" {
+			if r.mac, err = net.ParseMAC(m); err != nil {
+				err = badRequest(fmt.Sprintf("mac %q in the pod's k8s.v1.cni.cncf.io/networks annotation is not a MAC address (e.g. 02:00:00:00:00:01)", m))
+				a.podEvent(ctx, req, err)
+				return nil, err
+			}
+		}
+		if r.staticIPs, err = parseStaticIPs(t.conf.RuntimeConfig.IPs); err != nil {
+			a.podEvent(ctx, req, err)
+			return nil, err
+		}
+		if att, err = a.allocate(ctx, r); err != nil {
+			a.podEvent(ctx, req, err)
+			return nil, err
+		}
+	}
+	pi, err := podInterface(req, t.network, att)
+	if err != nil {
+		return nil, err
+	}
+	mac, err := a.dp.AddPod(pi)
+	if err != nil {
+		// Undo the reservation: nothing of a failed ADD stays behind.
+		if derr := a.client.Delete(ctx, att); derr != nil && !apierrors.IsNotFound(derr) {
+			err = errors.Join(err, fmt.Errorf("release attachment %s: %w", att.Name, derr))
+		}
+		return nil, fmt.Errorf("attach pod %s/%s to network %s/%s: %w", t.pod.Namespace, t.pod.Name, t.network.Namespace, t.network.Name, err)
+	}
+	return cniResult(t.conf.CNIVersion, req, mac, pi.IPs)
+}
+
+func podInterface(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (dataplane.PodInterface, error) {
+	pi := dataplane.PodInterface{
+		ContainerID: req.ContainerID, NetNS: req.NetNS, IfName: req.IfName,
+		VNI: uint32(n.Status.VNI), MTU: int(n.Spec.MTU),
+	}
+	mac, err := net.ParseMAC(att.Spec.MAC)
+	if err != nil {
+		return pi, fmt.Errorf("attachment %s has MAC %q: %w", att.Name, att.Spec.MAC, err)
+	}
+	pi.MAC = mac
+	for _, s := range att.Spec.IPs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return pi, fmt.Errorf("attachment %s has address %q: %w", att.Name, s, err)
+		}
+		pi.IPs = append(pi.IPs, p)
+	}
+	return pi, nil
+}
+
+func cniResult(version string, req cnirpc.Request, mac net.HardwareAddr, ips []netip.Prefix) (json.RawMessage, error) {
+	res := &types100.Result{
+		CNIVersion: types100.ImplementedSpecVersion,
+		Interfaces: []*types100.Interface{{Name: req.IfName, Mac: mac.String(), Sandbox: req.NetNS}},
+	}
+	for _, p := range ips {
+		res.IPs = append(res.IPs, &types100.IPConfig{
+			Interface: types100.Int(0),
+			Address:   net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())},
+		})
+	}
+	if version == "" {
+		version = types100.ImplementedSpecVersion
+	}
+	out, err := res.GetAsVersion(version)
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("cniVersion %q: %v", version, err))
+	}
+	return json.Marshal(out)
+}

@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/dataplane"
+)
+
+// linkWithAddr returns the name of the interface holding addr: the
+// underlay that VXLAN traffic leaves by.
+func linkWithAddr(addr netip.Addr) (string, error) {
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return "", fmt.Errorf("list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == addr {
+			l, err := netlink.LinkByIndex(a.LinkIndex)
+			if err != nil {
+				return "", err
+			}
+			return l.Attrs().Name, nil
+		}
+	}
+	return "", fmt.Errorf("no interface holds %s: is NODE_IP the node's InternalIP?", addr)
+}
+
+// pluginNames are the names the plugin answers to: its own, and the seed
+// system's, so NetworkAttachmentDefinitions with "type": "l2sm" work too.
+var pluginNames = []string{"switchboard", "l2sm"}
+
+// installPlugin copies the CNI plugin into the node's CNI binary directory
+// under each of its names, atomically (write, then rename), so the runtime
+// never runs a half-written binary.
+func (a *Agent) installPlugin() error {
+	if a.opts.CNIBinDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(a.opts.PluginPath)
+	if err != nil {
+		return fmt.Errorf("read CNI plugin %s: %w", a.opts.PluginPath, err)
+	}
+	for _, name := range pluginNames {
+		dst := filepath.Join(a.opts.CNIBinDir, name)
+		tmp := dst + ".switchboard-tmp"
+		if err := os.WriteFile(tmp, b, 0o755); err != nil {
+			return fmt.Errorf("install CNI plugin %s: %w", dst, err)
+		}
+		if err := os.Rename(tmp, dst); err != nil {
+			return fmt.Errorf("install CNI plugin %s: %w", dst, err)
+		}
+	}
+	a.log.Info("installed CNI plugin", "dir", a.opts.CNIBinDir, "names", pluginNames)
+	return nil
+}
+
+// orphanInterval is how often the agent looks for pod interfaces that no
+// attachment accounts for.
+const orphanInterval = 30 * time.Second
+
+// collectOrphans removes, at start and then periodically, the host ends of
+// pod interfaces that no attachment of this node accounts for: an ADD cut
+// short by an agent restart, or a DEL that never came. Attachments are read
+// live, after the interfaces are listed (see dataplane.RemoveOrphans).
+func (a *Agent) collectOrphans(ctx context.Context) error {
+	keep := func() (map[string]bool, error) {
+		atts, err := a.nodeAttachments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		want := make(map[string]bool, len(atts))
+		for _, at := range atts {
+			want[dataplane.HostIfName(at.Spec.ContainerID, at.Spec.Interface)] = true
+		}
+		return want, nil
+	}
+	t := time.NewTicker(orphanInterval)
+	defer t.Stop()
+	for {
+		removed, err := a.dp.RemoveOrphans(keep)
+		if err != nil {
+			a.log.Error(err, "collect orphan pod interfaces")
+		}
+		if len(removed) > 0 {
+			a.metrics.orphans.Add(float64(len(removed)))
+			a.log.Info("removed orphan pod interfaces", "interfaces", removed)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
