@@ -35,12 +35,8 @@ func labCommand() *cobra.Command {
 		Short: "Bring up the lab: build what is missing, start every cluster, wait for all nodes Ready",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if cfg.ImageBin == "" {
-				self, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				cfg.ImageBin = filepath.Dir(self)
+			if err := defaultImageBin(&cfg); err != nil {
+				return err
 			}
 			return lab.Up(c.Context(), cfg)
 		},
@@ -112,6 +108,19 @@ func labCommand() *cobra.Command {
 			return runAttached(e)
 		},
 	}
+	install := &cobra.Command{
+		Use:   "install",
+		Short: "Build Switchboard's images from bin/, import them into every node and apply config/ to every cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := defaultImageBin(&cfg); err != nil {
+				return err
+			}
+			return lab.Install(c.Context(), cfg)
+		},
+	}
+	install.Flags().StringVar(&cfg.ImageBin, "image-bin", "", "directory with the project's binaries (default: this binary's directory)")
+
 	demoCmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Play the demo scenario on the running lab, step by step",
@@ -124,7 +133,7 @@ func labCommand() *cobra.Command {
 			return demo.Run(c.Context(), h, os.Stdout)
 		},
 	}
-	cmd.AddCommand(prepare, up, down, status, kubectl, exe, demoCmd)
+	cmd.AddCommand(prepare, up, install, down, status, kubectl, exe, demoCmd)
 	return cmd
 }
 
@@ -138,4 +147,18 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// defaultImageBin points at the directory of this binary: `make build`
+// puts every binary of the project there.
+func defaultImageBin(cfg *lab.Config) error {
+	if cfg.ImageBin != "" {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfg.ImageBin = filepath.Dir(self)
+	return nil
 }

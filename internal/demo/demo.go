@@ -25,6 +25,7 @@ func Run(ctx context.Context, h *lab.Handle, w io.Writer) error {
 		{"The lab: real Kubernetes clusters on this machine", d.showClusters},
 		{"Primary network: pods on different nodes reach each other", d.primaryNetwork},
 		{"Multus: a second interface from a NetworkAttachmentDefinition", d.multus},
+		{"Switchboard: isolated virtual networks across nodes", d.switchboardNetworks},
 		{"The WAN: only each cluster's gateway node reaches it", d.wan},
 	}
 	for i, a := range acts {

@@ -39,7 +39,7 @@ func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs 
 	r := st.snapshot()
 	var errs []error
 	done := p.step("stop %d daemons and everything in the lab's cgroups", len(r.Procs))
-	stopRecorded(ctx, r.Procs, 5*time.Second)
+	stopRecorded(ctx, r.Procs, 2*time.Second) // the lab is thrown away: no need to wait for graceful API server shutdown
 	for _, cg := range r.Cgroups {
 		errs = append(errs, destroyCgroup(ctx, cg))
 	}
@@ -71,6 +71,11 @@ func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs 
 	}
 	fileErrs = append(fileErrs, writeSysctls(r.Sysctls))
 	fileErrs = append(fileErrs, removeLabDir(dir, keepLogs))
+	if !keepLogs && dir == DefaultDir(r.Name) { // and /var/lib/switchboard{/labs,} if now empty
+		for d := filepath.Dir(dir); d != "/var/lib"; d = filepath.Dir(d) {
+			_ = os.Remove(d)
+		}
+	}
 	done(errors.Join(fileErrs...))
 	errs = append(errs, fileErrs...)
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"switchboard/internal/image"
 )
@@ -31,25 +32,17 @@ func (l *lab) imageDir() string { return filepath.Join(l.dir, "images") }
 // binaries come from cfg.ImageBin (the directory of `make build`'s output).
 func (l *lab) buildImages() error {
 	bin := l.cfg.ImageBin
-	for _, b := range []string{"pause", "netcheck"} {
-		if err := checkStatic(filepath.Join(bin, b)); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(l.imageDir(), 0o755); err != nil {
-		return err
-	}
 	links := map[string]string{}
 	for _, a := range testboxApplets {
 		links["/bin/"+a] = "busybox"
 	}
 	specs := map[string]image.Spec{
-		"pause.tar": {
+		"lab-pause.tar": {
 			Ref:        PauseImage,
 			Files:      []image.File{{Path: "/pause", Source: filepath.Join(bin, "pause"), Mode: 0o755}},
 			Entrypoint: []string{"/pause"},
 		},
-		"testbox.tar": {
+		"lab-testbox.tar": {
 			Ref: TestboxImage,
 			Files: []image.File{
 				{Path: "/bin/busybox", Source: "/bin/busybox", Mode: 0o755},
@@ -62,7 +55,22 @@ func (l *lab) buildImages() error {
 			Cmd:      []string{"/usr/local/bin/netcheck", "serve"},
 		},
 	}
+	return l.writeImages(specs)
+}
+
+// writeImages writes image archives into the lab's image directory.
+func (l *lab) writeImages(specs map[string]image.Spec) error {
+	if err := os.MkdirAll(l.imageDir(), 0o755); err != nil {
+		return err
+	}
 	for file, spec := range specs {
+		for _, f := range spec.Files {
+			if f.Source != "" && strings.HasPrefix(f.Source, l.cfg.ImageBin) {
+				if err := checkStatic(f.Source); err != nil {
+					return err
+				}
+			}
+		}
 		if err := image.WriteFile(spec, filepath.Join(l.imageDir(), file)); err != nil {
 			return fmt.Errorf("build image %s: %w", spec.Ref, err)
 		}
@@ -70,10 +78,10 @@ func (l *lab) buildImages() error {
 	return nil
 }
 
-// importImages loads every image archive into the node's containerd, in
-// the namespace the kubelet uses.
-func (l *lab) importImages(ctx context.Context, n Node) error {
-	files, err := filepath.Glob(filepath.Join(l.imageDir(), "*.tar"))
+// importImages loads the image archives matching pattern into the node's
+// containerd, in the namespace the kubelet uses.
+func (l *lab) importImages(ctx context.Context, n Node, pattern string) error {
+	files, err := filepath.Glob(filepath.Join(l.imageDir(), pattern))
 	if err != nil {
 		return err
 	}

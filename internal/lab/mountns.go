@@ -96,6 +96,10 @@ func (l *lab) nodeMountNS(n Node) (string, error) {
 		}
 		fmt.Fprintf(&b, "mount --bind %s %s\n", src, p)
 	}
+	// Shared inside the node (a peer group of its own, nothing reaches the
+	// host): pods that mount /var/run/netns with HostToContainer propagation,
+	// like the switchboard agent, then see namespaces made after they start.
+	b.WriteString("mount --make-rshared /\n")
 	cmd := exec.Command("unshare", "--mount="+file, "--propagation", "private", "--", "/bin/sh", "-c", b.String())
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -152,7 +152,7 @@ func (l *lab) startNode(ctx context.Context, c Cluster, n Node) ([]*started, err
 	if err != nil {
 		return procs, err
 	}
-	if err := l.importImages(ctx, n); err != nil {
+	if err := l.importImages(ctx, n, "lab-*.tar"); err != nil {
 		return procs, err
 	}
 	labels := "lab.switchboard.dev/cluster=" + c.Name

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +49,7 @@ func snapshotHost() (hostState, error) {
 func (s hostState) diff(o hostState, skip ...string) error {
 	var errs []error
 	for k, v := range s {
-		if contains(skip, k) || strings.HasPrefix(k, "sysctl") && contains(skip, "sysctls") {
+		if slices.Contains(skip, k) || strings.HasPrefix(k, "sysctl") && slices.Contains(skip, "sysctls") {
 			continue
 		}
 		if o[k] != v {
@@ -56,15 +57,6 @@ func (s hostState) diff(o hostState, skip ...string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestHostNamespaceUntouched: with the whole lab up, the host namespace has
@@ -103,7 +95,7 @@ func checkNothingLeft(name string, before hostState) error {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(":/"+name+"/")) {
+		if err == nil && bytes.Contains(b, []byte(":/"+name+"/")) && !zombie(filepath.Dir(p)) {
 			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
 			errs = append(errs, fmt.Errorf("process left: %s %s", filepath.Dir(p), bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
 		}
@@ -123,4 +115,15 @@ func checkNothingLeft(name string, before hostState) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// zombie reports whether a process has exited and only waits to be reaped
+// by init: it holds nothing but its PID.
+func zombie(procDir string) bool {
+	b, err := os.ReadFile(filepath.Join(procDir, "stat"))
+	if err != nil {
+		return true // gone
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }

@@ -59,7 +59,9 @@ func run(m *testing.M) int {
 		fmt.Println("e2e: lab up:", upErr)
 	} else {
 		fmt.Printf("e2e: lab %s up in %.1fs\n", labCfg.Name, time.Since(start).Seconds())
-		if handle, err = lab.Open(labCfg); err != nil {
+		if err := lab.Install(ctx, labCfg); err != nil {
+			fmt.Println("e2e: install switchboard:", err)
+		} else if handle, err = lab.Open(labCfg); err != nil {
 			fmt.Println("e2e:", err)
 		} else {
 			code = m.Run()
@@ -80,6 +82,8 @@ func run(m *testing.M) int {
 	if err := checkNothingLeft(labCfg.Name, hostSnap); err != nil {
 		fmt.Println("e2e: FAIL: lab down left things behind:", err)
 		code = 1
+	} else {
+		fmt.Printf("e2e: teardown check passed: no namespace, mount, cgroup, process, file or host change of lab %s is left\n", labCfg.Name)
 	}
 	return code
 }

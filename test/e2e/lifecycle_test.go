@@ -1,0 +1,172 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/internal/lab"
+	"switchboard/internal/lab/kube"
+)
+
+// agentPod returns the name of the switchboard-agent pod on a node.
+func agentPod(t *testing.T, ctx context.Context, k *kube.Cluster, node string) string {
+	t.Helper()
+	out, err := k.Kubectl(ctx, "", "get", "pods", "-n", "switchboard-system", "-l", "app=switchboard-agent",
+		"--field-selector", "spec.nodeName="+node, "-o", "jsonpath={.items[0].metadata.name}")
+	if err != nil || strings.TrimSpace(out) == "" {
+		t.Fatalf("no agent pod on %s: %v", node, err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// restartAgent deletes the agent pod on node and waits for its replacement to be Ready.
+func restartAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node string) {
+	t.Helper()
+	old := agentPod(t, ctx, k, node)
+	if _, err := k.Kubectl(ctx, "", "delete", "pod", "-n", "switchboard-system", old, "--wait=true"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Kubectl(ctx, "", "rollout", "status", "-n", "switchboard-system", "daemonset/switchboard-agent", "--timeout=90s"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// attachments counts the Attachments of a network.
+func attachments(t *testing.T, ctx context.Context, k *kube.Cluster, ns, network string) []string {
+	t.Helper()
+	out, err := k.Kubectl(ctx, "", "get", "attachments", "-n", ns, "-l", "switchboard.dev/network="+network,
+		"-o", `jsonpath={range .items[*]}{.spec.ips[0]}{"\n"}{end}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(out)
+}
+
+// hostPorts counts the Switchboard veths left on a node.
+func hostPorts(t *testing.T, ctx context.Context, node lab.Node) int {
+	t.Helper()
+	cmd, err := handle.ExecCmd(ctx, node.Name, "ip", "-o", "link", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(out), ": sbv")
+}
+
+// TestHundredPodsNoDuplicatesNoLeaks: 100 pods created at once on a pool
+// network get 100 distinct addresses even though an agent is killed while
+// they are being created; after the pods are deleted the pool is whole
+// again and no veth is left on any node.
+func TestHundredPodsNoDuplicatesNoLeaks(t *testing.T) {
+	ctx := testContext(t, 8*time.Minute)
+	k := cluster(t, "a")
+	const ns = "scale"
+	setupNetworks(t, ctx, k, ns, network(ns, "pool", "{cidr: 10.80.0.0/24}", ""))
+	deploy := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: many, namespace: scale}
+spec:
+  replicas: 100
+  selector: {matchLabels: {app: many}}
+  template:
+    metadata:
+      labels: {app: many}
+      annotations: {k8s.v1.cni.cncf.io/networks: pool}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: box
+        image: ` + lab.TestboxImage + `
+        imagePullPolicy: Never
+        args: [sleep, "3600"]
+`
+	if err := k.Apply(ctx, deploy); err != nil {
+		t.Fatal(err)
+	}
+	// Kill one node's agent while the pods are being attached.
+	time.Sleep(2 * time.Second) // let the first ADDs start; this is not a timing assertion
+	restartAgent(t, ctx, k, "a-node2")
+	if _, err := k.Kubectl(ctx, "", "rollout", "status", "-n", ns, "deployment/many", "--timeout=5m"); err != nil {
+		t.Fatal(err)
+	}
+	ips := attachments(t, ctx, k, ns, "pool")
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		if seen[ip] {
+			t.Fatalf("address %s allocated twice", ip)
+		}
+		seen[ip] = true
+	}
+	if len(ips) != 100 {
+		t.Fatalf("%d attachments for 100 pods", len(ips))
+	}
+	if _, err := k.Kubectl(ctx, "", "delete", "deployment", "-n", ns, "many", "--wait=true"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", ns, "--for=delete", "pods", "-l", "app=many", "--timeout=3m"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		left := attachments(t, ctx, k, ns, "pool")
+		ports := hostPorts(t, ctx, handle.Clusters[0].Nodes[0]) + hostPorts(t, ctx, handle.Clusters[0].Nodes[1])
+		if len(left) == 0 && ports == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after deleting every pod: %d attachments (%v) and %d veths left", len(left), left, ports)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// TestAgentRestartLosesNoPacket: a 100/s ping between two pods on
+// different nodes loses nothing while the agents of both nodes restart.
+func TestAgentRestartLosesNoPacket(t *testing.T) {
+	ctx := testContext(t, 4*time.Minute)
+	k := cluster(t, "a")
+	const ns = "restart"
+	setupNetworks(t, ctx, k, ns, network(ns, "steady", "{cidr: 10.81.0.0/24}", ""))
+	if err := k.Apply(ctx, kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: steady`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WaitPodsReady(ctx, ns, "app=testbox", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	dst := netIP(t, ctx, k, ns, "pod2", "net1")
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	const count = 3000 // 30 s at 100/s: longer than both restarts
+	go func() {
+		out, err := k.Exec(ctx, ns, "pod1", "ping", "-q", "-i", "0.01", "-c", strconv.Itoa(count), "-W", "5", dst)
+		done <- result{out, err}
+	}()
+	for _, n := range twoNodes() {
+		restartAgent(t, ctx, k, n.Name)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the ping ended before the agents had restarted; raise count:\n%s %v", r.out, r.err)
+	default:
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("ping during agent restarts: %v\n%s", r.err, r.out)
+	}
+	want := fmt.Sprintf("%d packets transmitted, %d packets received, 0%% packet loss", count, count)
+	if !strings.Contains(r.out, want) {
+		t.Fatalf("packets lost during agent restarts:\n%s", r.out)
+	}
+	t.Log(strings.TrimSpace(r.out))
+}
