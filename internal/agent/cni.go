@@ -153,6 +153,15 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 	}
 	if att == nil {
 		r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: newMAC()}
+		if !t.conf.Capabilities["ips"] && !t.conf.Capabilities["mac"] {
+			ns, _ := networkRef(t.conf, t.pod.Namespace)
+			ips, mac, err := a.annotationRequest(ctx, podKey{t.pod.Namespace, t.pod.Name}, ns, t.conf.Name, req.IfName)
+			if err != nil {
+				a.podEvent(ctx, req, err)
+				return nil, err
+			}
+			t.conf.RuntimeConfig.IPs, t.conf.RuntimeConfig.Mac = ips, mac
+		}
 		if m := t.conf.RuntimeConfig.Mac; m != "" {
 			if r.mac, err = net.ParseMAC(m); err != nil {
 				err = badRequest(fmt.Sprintf("mac %q in the pod's k8s.v1.cni.cncf.io/networks annotation is not a MAC address (e.g. 02:00:00:00:00:01)", m))

@@ -185,3 +185,25 @@ spec:
 		t.Fatalf("ping over the l2sm network across nodes: %v\n%s", err, out)
 	}
 }
+
+// TestIPv6Network: a network with an IPv6 pool gives pods on different
+// nodes IPv6 addresses that reach each other.
+func TestIPv6Network(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	k := cluster(t, "a")
+	const ns = "v6"
+	setupNetworks(t, ctx, k, ns, network(ns, "six", "{cidr: 'fd00:83::/64'}", ""))
+	if err := k.Apply(ctx, kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: six`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WaitPodsReady(ctx, ns, "app=testbox", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	dst := netIP(t, ctx, k, ns, "pod2", "net1")
+	if a, err := netip.ParseAddr(dst); err != nil || !netip.MustParsePrefix("fd00:83::/64").Contains(a) {
+		t.Fatalf("pod2 has %q, want an address in fd00:83::/64", dst)
+	}
+	if out, err := k.Exec(ctx, ns, "pod1", "ping6", "-c", "3", "-W", "2", "-I", "net1", dst); err != nil {
+		t.Fatalf("ping6 across nodes: %v\n%s", err, out)
+	}
+}
