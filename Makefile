@@ -82,9 +82,10 @@ demo: lab-up
 ## demo-down: tear the demo lab down
 demo-down: lab-down
 
-## bench: benchmarks (figures go to docs/benchmarks.md)
-bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+## bench: benchmarks, each against a peer in the same run (figures go to docs/benchmarks.md)
+bench: build deps
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./internal/...
+	$(GO) test -count=1 -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/e2e/ -args -bin=$(BIN)
 
 clean:
 	rm -rf $(BIN)

@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -66,6 +68,7 @@ type Agent struct {
 	base      dataplane.Config // underlay and local address
 	metrics   *metrics
 	synced    atomic.Bool // the data plane was converged at least once
+	inflight  sync.Map    // containerID/ifName of ADDs in progress
 }
 
 // syncKey is the single work item of the data-plane loop: every change of a
@@ -172,11 +175,13 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)
 	err := a.dp.Set(cfg)
 	var inUse *dataplane.NetworksInUseError
+	requeue := reconcile.Result{}
 	if errors.As(err, &inUse) {
 		// Networks gone from the API whose pods are still here (their DEL
-		// has not come yet) are kept; that is converged, not a failure.
+		// has not come yet, or the interface is an orphan the collector will
+		// remove) are kept; look again soon, as no event may announce it.
 		a.log.Info("keeping networks that still have pods", "ports", inUse.Ports)
-		err = nil
+		err, requeue = nil, reconcile.Result{RequeueAfter: 10 * time.Second}
 	}
 	if err != nil {
 		a.metrics.syncErrors.Inc()
@@ -189,7 +194,7 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 	a.metrics.networks.Set(float64(len(cfg.Networks)))
 	a.metrics.remotes.Set(float64(remotes))
 	a.synced.Store(true)
-	return reconcile.Result{}, nil
+	return requeue, nil
 }
 
 func (a *Agent) ready() error {

@@ -138,6 +138,7 @@ func shared(n *sbv1.Network, ns string) bool {
 }
 
 func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
+	defer a.startADD(req.ContainerID, req.IfName)()
 	t, err := a.resolve(ctx, req)
 	if err != nil {
 		a.podEvent(ctx, req, err)

@@ -7,13 +7,14 @@ import (
 
 // metrics are the agent's Prometheus series, served with controller-runtime's.
 type metrics struct {
-	cniRequests    *prometheus.CounterVec
-	cniDuration    *prometheus.HistogramVec
-	allocConflicts prometheus.Counter
-	syncErrors     prometheus.Counter
-	orphans        prometheus.Counter
-	networks       prometheus.Gauge
-	remotes        prometheus.Gauge
+	cniRequests      *prometheus.CounterVec
+	cniDuration      *prometheus.HistogramVec
+	allocConflicts   prometheus.Counter
+	syncErrors       prometheus.Counter
+	orphans          prometheus.Counter
+	staleAttachments prometheus.Counter
+	networks         prometheus.Gauge
+	remotes          prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -34,6 +35,9 @@ func newMetrics() *metrics {
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_agent_orphan_interfaces_removed_total", Help: "Pod interfaces removed because no attachment accounted for them.",
 		}),
+		staleAttachments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_agent_stale_attachments_removed_total", Help: "Attachments removed because their ADD died with its agent and no pod interface exists.",
+		}),
 		networks: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_agent_networks", Help: "Networks with pods on this node.",
 		}),
@@ -42,7 +46,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	// Registering twice (a second agent in one test binary) is not an error worth failing on.
-	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.allocConflicts, m.syncErrors, m.orphans, m.networks, m.remotes} {
+	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.allocConflicts, m.syncErrors, m.orphans, m.staleAttachments, m.networks, m.remotes} {
 		_ = ctrlmetrics.Registry.Register(c)
 	}
 	return m

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"switchboard/internal/dataplane"
 )
@@ -84,6 +85,7 @@ func (a *Agent) collectOrphans(ctx context.Context) error {
 	t := time.NewTicker(orphanInterval)
 	defer t.Stop()
 	for {
+		a.collectStaleAttachments(ctx)
 		removed, err := a.dp.RemoveOrphans(keep)
 		if err != nil {
 			a.log.Error(err, "collect orphan pod interfaces")
@@ -98,4 +100,47 @@ func (a *Agent) collectOrphans(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// collectStaleAttachments deletes this node's attachments that have no pod
+// interface and no ADD in flight: an ADD that created the attachment and
+// then died with its agent, whose runtime gave up on the sandbox (so no DEL
+// will come while the pod itself lives on). Attachments are listed before
+// interfaces, so an ADD that completes in between is seen with its interface.
+func (a *Agent) collectStaleAttachments(ctx context.Context) {
+	atts, err := a.nodeAttachments(ctx)
+	if err != nil {
+		a.log.Error(err, "collect stale attachments")
+		return
+	}
+	ports, err := a.dp.PodPorts()
+	if err != nil {
+		a.log.Error(err, "collect stale attachments")
+		return
+	}
+	for i := range atts {
+		s := atts[i].Spec
+		if ports[dataplane.HostIfName(s.ContainerID, s.Interface)] || a.inFlight(s.ContainerID, s.Interface) {
+			continue
+		}
+		if err := a.client.Delete(ctx, &atts[i]); err != nil && !apierrors.IsNotFound(err) {
+			a.log.Error(err, "delete stale attachment", "attachment", atts[i].Namespace+"/"+atts[i].Name)
+			continue
+		}
+		a.metrics.staleAttachments.Inc()
+		a.log.Info("deleted attachment without a pod interface", "network", s.Network, "pod", s.Pod.Namespace+"/"+s.Pod.Name, "container", s.ContainerID)
+	}
+}
+
+// ADDs in flight, so that the collectors never take an attachment whose
+// interface is being made.
+func (a *Agent) startADD(containerID, ifName string) func() {
+	key := containerID + "/" + ifName
+	a.inflight.Store(key, struct{}{})
+	return func() { a.inflight.Delete(key) }
+}
+
+func (a *Agent) inFlight(containerID, ifName string) bool {
+	_, ok := a.inflight.Load(containerID + "/" + ifName)
+	return ok
 }

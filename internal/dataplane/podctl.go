@@ -284,3 +284,23 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 func isPodPort(name string) bool {
 	return strings.HasPrefix(name, hostPrefix) && !strings.HasPrefix(name, vxlanPrefix)
 }
+
+// PodPorts returns the names of every host-side pod interface on the node.
+func (d *Dataplane) PodPorts() (map[string]bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.h == nil {
+		return nil, errClosed
+	}
+	links, err := d.h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	out := map[string]bool{}
+	for _, l := range links {
+		if n := l.Attrs().Name; isPodPort(n) {
+			out[n] = true
+		}
+	}
+	return out, nil
+}

@@ -81,10 +81,17 @@ func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs 
 	return errors.Join(errs...)
 }
 
-// removeLabDir deletes the lab directory, or all of it but logs/.
+// removeLabDir deletes the lab directory, or all of it but logs/, into
+// which it first copies the pods' container logs (the nodes' /var/log/pods),
+// so that a failed run can be read afterwards.
 func removeLabDir(dir string, keepLogs bool) error {
 	if !keepLogs {
 		return os.RemoveAll(dir)
+	}
+	podLogs, _ := filepath.Glob(filepath.Join(dir, "*", "*", "var-log-pods"))
+	for _, src := range podLogs {
+		node := filepath.Base(filepath.Dir(src))
+		_ = os.CopyFS(filepath.Join(dir, "logs", "pods-"+node), os.DirFS(src)) // best effort
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,52 @@ func restartAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node strin
 	}
 }
 
+// killAgent SIGKILLs the agent process on a node (the container's task, found
+// through containerd) and waits for the kubelet to restart it.
+func killAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node string) {
+	t.Helper()
+	pod := agentPod(t, ctx, k, node)
+	st, err := k.Kubectl(ctx, "", "get", "pod", "-n", "switchboard-system", pod, "-o",
+		"jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idField, countField, _ := strings.Cut(strings.TrimSpace(st), " ")
+	id := strings.TrimPrefix(idField, "containerd://")
+	restarts, err := strconv.Atoi(countField)
+	if err != nil {
+		t.Fatalf("restart count of %s: %q", pod, countField)
+	}
+	cmd, err := handle.ExecCmd(ctx, node, "ctr", "--address", "/run/containerd/containerd.sock", "-n", "k8s.io", "tasks", "ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == id {
+			pid, _ = strconv.Atoi(f[1])
+		}
+	}
+	if pid <= 0 {
+		t.Fatalf("no task for agent container %s on %s:\n%s", id, node, out)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill agent pid %d: %v", pid, err)
+	}
+	t.Logf("killed switchboard-agent (pid %d) on %s", pid, node)
+	jp := `jsonpath={.status.containerStatuses[0].restartCount}`
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", "switchboard-system", "pod/"+pod, "--for="+jp+"="+strconv.Itoa(restarts+1), "--timeout=90s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", "switchboard-system", "pod/"+pod, "--for=condition=Ready", "--timeout=90s"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // attachments counts the Attachments of a network.
 func attachments(t *testing.T, ctx context.Context, k *kube.Cluster, ns, network string) []string {
 	t.Helper()
@@ -48,8 +95,9 @@ func attachments(t *testing.T, ctx context.Context, k *kube.Cluster, ns, network
 	return strings.Fields(out)
 }
 
-// hostPorts counts the Switchboard veths left on a node.
-func hostPorts(t *testing.T, ctx context.Context, node lab.Node) int {
+// hostPorts lists the host ends of pod interfaces (sbv..., not the VXLAN
+// devices sbvx...) left on a node.
+func hostPorts(t *testing.T, ctx context.Context, node lab.Node) []string {
 	t.Helper()
 	cmd, err := handle.ExecCmd(ctx, node.Name, "ip", "-o", "link", "show")
 	if err != nil {
@@ -59,7 +107,18 @@ func hostPorts(t *testing.T, ctx context.Context, node lab.Node) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Count(string(out), ": sbv")
+	var ports []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		if strings.HasPrefix(name, "sbv") && !strings.HasPrefix(name, "sbvx") {
+			ports = append(ports, node.Name+"/"+name)
+		}
+	}
+	return ports
 }
 
 // TestHundredPodsNoDuplicatesNoLeaks: 100 pods created at once on a pool
@@ -92,13 +151,21 @@ spec:
 	if err := k.Apply(ctx, deploy); err != nil {
 		t.Fatal(err)
 	}
-	// Kill one node's agent while the pods are being attached.
+	// Kill one node's agent (SIGKILL) while the pods are being attached.
 	time.Sleep(2 * time.Second) // let the first ADDs start; this is not a timing assertion
-	restartAgent(t, ctx, k, "a-node2")
+	killAgent(t, ctx, k, "a-node2")
 	if _, err := k.Kubectl(ctx, "", "rollout", "status", "-n", ns, "deployment/many", "--timeout=5m"); err != nil {
 		t.Fatal(err)
 	}
-	ips := attachments(t, ctx, k, ns, "pool")
+	// ADDs cut short by the kill may have left attachments whose sandbox the
+	// runtime then gave up on; the agent collects them once it is back.
+	var ips []string
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		ips = attachments(t, ctx, k, ns, "pool")
+		if len(ips) == 100 || time.Now().After(deadline) {
+			break
+		}
+	}
 	seen := map[string]bool{}
 	for _, ip := range ips {
 		if seen[ip] {
@@ -109,6 +176,21 @@ spec:
 	if len(ips) != 100 {
 		t.Fatalf("%d attachments for 100 pods", len(ips))
 	}
+	// Every pod has its own address (from Multus's network-status).
+	podIPs, err := k.Kubectl(ctx, "", "get", "pods", "-n", ns, "-l", "app=many", "-o",
+		`jsonpath={range .items[*]}{.metadata.annotations.k8s\.v1\.cni\.cncf\.io/network-status}{"\n"}{end}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inPods := map[string]bool{}
+	for _, ip := range ips {
+		if strings.Contains(podIPs, `"`+strings.Split(ip, "/")[0]+`"`) {
+			inPods[ip] = true
+		}
+	}
+	if len(inPods) != 100 {
+		t.Fatalf("%d of the 100 attachments' addresses are on a pod", len(inPods))
+	}
 	if _, err := k.Kubectl(ctx, "", "delete", "deployment", "-n", ns, "many", "--wait=true"); err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +199,12 @@ spec:
 	}
 	for deadline := time.Now().Add(time.Minute); ; {
 		left := attachments(t, ctx, k, ns, "pool")
-		ports := hostPorts(t, ctx, handle.Clusters[0].Nodes[0]) + hostPorts(t, ctx, handle.Clusters[0].Nodes[1])
-		if len(left) == 0 && ports == 0 {
+		ports := append(hostPorts(t, ctx, handle.Clusters[0].Nodes[0]), hostPorts(t, ctx, handle.Clusters[0].Nodes[1])...)
+		if len(left) == 0 && len(ports) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after deleting every pod: %d attachments (%v) and %d veths left", len(left), left, ports)
+			t.Fatalf("after deleting every pod: %d attachments (%v) and %d pod interfaces (%v) left", len(left), left, len(ports), ports)
 		}
 		time.Sleep(time.Second)
 	}

@@ -1,0 +1,213 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"switchboard/internal/lab/kube"
+)
+
+const benchBytes = "1073741824" // 1 GiB per TCP run
+
+var (
+	mbits = regexp.MustCompile(`\(([0-9.]+) Mbit/s\)`)
+	rtt   = regexp.MustCompile(`min/avg/max[^=]*= [0-9.]+/([0-9.]+)/`)
+)
+
+// path is one way to move bytes between two endpoints: send runs
+// `netcheck send` or `ping` at the sender and returns its output.
+type path struct {
+	name string
+	run  func(ctx context.Context, argv ...string) (string, error)
+	dst  string
+}
+
+// measure returns the median throughput (Mbit/s) of three 1 GiB transfers
+// and the mean RTT (ms) of 200 pings at 100/s.
+func (p path) measure(b *testing.B, ctx context.Context) (float64, float64) {
+	var tputs []float64
+	for range 3 {
+		out, err := p.run(ctx, "netcheck", "send", "--bytes", benchBytes, "--timeout", "120s", p.dst+":5001")
+		m := mbits.FindStringSubmatch(out)
+		if err != nil || m == nil {
+			b.Fatalf("%s: netcheck send: %v\n%s", p.name, err, out)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		tputs = append(tputs, v)
+	}
+	slices.Sort(tputs)
+	out, err := p.run(ctx, "ping", "-q", "-c", "200", "-i", "0.01", p.dst)
+	m := rtt.FindStringSubmatch(out)
+	if err != nil || m == nil {
+		b.Fatalf("%s: ping: %v\n%s", p.name, err, out)
+	}
+	lat, _ := strconv.ParseFloat(m[1], 64)
+	return tputs[1], lat
+}
+
+// hostNets builds the two baselines in throwaway namespaces of this run:
+// a bare veth between two namespaces, and a hand-made VXLAN overlay with
+// the lab's shape (two nodes on a bridged underlay, a bridge and a VXLAN
+// device per node, a pod namespace on each).
+type hostNets struct {
+	b      *testing.B
+	prefix string
+	nsList []string
+}
+
+func (h *hostNets) sh(script string) {
+	h.b.Helper()
+	if out, err := exec.Command("sh", "-ec", script).CombinedOutput(); err != nil {
+		h.b.Fatalf("%v: %s\n%s", err, out, script)
+	}
+}
+
+func (h *hostNets) ns(names ...string) {
+	for _, n := range names {
+		h.sh("ip netns add " + h.prefix + n + "; ip -n " + h.prefix + n + " link set lo up")
+		h.nsList = append(h.nsList, h.prefix+n)
+	}
+}
+
+func (h *hostNets) cleanup() {
+	for _, n := range h.nsList {
+		_ = exec.Command("ip", "netns", "delete", n).Run()
+	}
+}
+
+// inNS returns a runner for a command in one of the run's namespaces; the
+// testbox tools are the host's netcheck and busybox, so every path uses the
+// same programs.
+func (h *hostNets) inNS(ns string) func(ctx context.Context, argv ...string) (string, error) {
+	return func(ctx context.Context, argv ...string) (string, error) {
+		bin := argv[0]
+		switch bin {
+		case "netcheck":
+			bin = filepath.Join(labCfg.ImageBin, "netcheck")
+		case "ping":
+			argv = append([]string{"busybox"}, argv...)
+			bin = "busybox"
+		}
+		cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.prefix + ns, bin}, argv[1:]...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+}
+
+func (h *hostNets) serve(ns string) {
+	h.b.Helper()
+	cmd := exec.Command("ip", "netns", "exec", h.prefix+ns, filepath.Join(labCfg.ImageBin, "netcheck"), "serve", "--http", "", "--tcp", ":5001")
+	if err := cmd.Start(); err != nil {
+		h.b.Fatal(err)
+	}
+	h.b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// Wait until it listens: a one-byte send succeeds.
+	send := h.inNS(ns)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := send(context.Background(), "netcheck", "send", "--bytes", "1", "127.0.0.1:5001"); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.b.Fatalf("netcheck serve in %s%s does not listen", h.prefix, ns)
+		}
+	}
+}
+
+// BenchmarkPodPath: pod-to-pod TCP throughput and ping latency across two
+// nodes on a Switchboard network, against a bare veth and a hand-made VXLAN
+// overlay, in the same run.
+func BenchmarkPodPath(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	h := &hostNets{b: b, prefix: "sbb" + hex.EncodeToString(suffix) + "-"}
+	defer h.cleanup()
+	p := h.prefix
+	h.ns("v1", "v2", "sw", "n1", "n2", "p1", "p2")
+	h.sh(fmt.Sprintf(`
+ip -n %[1]sv1 link add eth0 type veth peer name eth0 netns %[1]sv2
+ip -n %[1]sv1 addr add 10.89.0.1/24 dev eth0; ip -n %[1]sv1 link set eth0 up
+ip -n %[1]sv2 addr add 10.89.0.2/24 dev eth0; ip -n %[1]sv2 link set eth0 up
+ip -n %[1]ssw link add br0 type bridge; ip -n %[1]ssw link set br0 up
+for i in 1 2; do
+  ip -n %[1]sn$i link add eth0 type veth peer name n$i netns %[1]ssw
+  ip -n %[1]ssw link set n$i master br0 up
+  ip -n %[1]sn$i addr add 198.18.252.$i/24 dev eth0; ip -n %[1]sn$i link set eth0 up
+  ip -n %[1]sn$i link add vx0 type vxlan id 42 local 198.18.252.$i dstport 4789 dev eth0 nolearning
+  ip -n %[1]sn$i link add pbr type bridge; ip -n %[1]sn$i link set vx0 master pbr
+  ip -n %[1]sn$i link set vx0 up; ip -n %[1]sn$i link set pbr up
+  ip -n %[1]sp$i link add eth0 mtu 1450 type veth peer name p$i mtu 1450 netns %[1]sn$i
+  ip -n %[1]sn$i link set p$i master pbr up
+  ip -n %[1]sp$i addr add 10.88.0.$i/24 dev eth0; ip -n %[1]sp$i link set eth0 up
+done
+ip netns exec %[1]sn1 bridge fdb append 00:00:00:00:00:00 dev vx0 dst 198.18.252.2
+ip netns exec %[1]sn2 bridge fdb append 00:00:00:00:00:00 dev vx0 dst 198.18.252.1
+`, p))
+	h.serve("v2")
+	h.serve("p2")
+
+	k, err := kube.New(handle, "a")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const ns = "bench-path"
+	if err := k.Apply(ctx, benchNamespace(ns)+"---\n"+network(ns, "fast", "{cidr: 10.84.0.0/24}", "")); err != nil {
+		b.Fatal(err)
+	}
+	defer k.Kubectl(context.Background(), "", "delete", "namespace", ns, "--wait=false")
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", ns, "--for=condition=Ready", "network/fast", "--timeout=60s"); err != nil {
+		b.Fatal(err)
+	}
+	if err := k.Apply(ctx, kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: fast`)); err != nil {
+		b.Fatal(err)
+	}
+	if err := k.WaitPodsReady(ctx, ns, "app=testbox", 2*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	st, err := k.NetworkStatus(ctx, ns, "pod2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sbDst string
+	for _, s := range st {
+		if s.Interface == "net1" && len(s.IPs) > 0 {
+			sbDst = s.IPs[0]
+		}
+	}
+	paths := []path{
+		{"bare veth", h.inNS("v1"), "10.89.0.2"},
+		{"hand-made VXLAN", h.inNS("p1"), "10.88.0.2"},
+		{"switchboard (pods, 2 nodes)", func(ctx context.Context, argv ...string) (string, error) {
+			return k.Exec(ctx, ns, "pod1", argv...)
+		}, sbDst},
+	}
+	b.ResetTimer()
+	for range b.N {
+		res := map[string][2]float64{}
+		for _, p := range paths {
+			t, l := p.measure(b, ctx)
+			res[p.name] = [2]float64{t, l}
+		}
+		b.StopTimer()
+		fmt.Println("Pod-to-pod path, netcheck send 1 GiB (median of 3) and 200 pings at 100/s:")
+		for _, p := range paths {
+			fmt.Printf("  %-28s %8.0f Mbit/s   rtt avg %.3f ms\n", p.name, res[p.name][0], res[p.name][1])
+		}
+		sb, vx := res[paths[2].name], res[paths[1].name]
+		fmt.Printf("  ratio switchboard/hand-made VXLAN: throughput %.2f, rtt %.2f\n", sb[0]/vx[0], sb[1]/vx[1])
+		b.ReportMetric(sb[0]/vx[0], "tput-ratio-vs-vxlan")
+		b.StartTimer()
+	}
+}
