@@ -20,12 +20,13 @@ const sendDescription = `Send pseudo-random bytes to the TCP sink of "netcheck s
 HOST:PORT, half-close, and check that the sink's byte count and sha256 match
 what was sent. Prints the throughput; exits 1 on a mismatch or error.`
 
-const sendSynopsis = "send [--bytes 10485760] [--timeout 30s] HOST:PORT"
+const sendSynopsis = "send [--bytes 10485760] [--timeout 30s] [--discard] HOST:PORT"
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(sendSynopsis, sendDescription, stderr)
 	n := fs.Int64("bytes", defaultSendBytes, "number of bytes to send")
 	timeout := fs.Duration("timeout", defaultSendTimeout, "limit for the whole exchange")
+	discard := fs.Bool("discard", false, "raw throughput: send zeros to the discard service (port 5002 of serve), check only the byte count")
 	if err := parseArgs(fs, args, 1); err != nil {
 		return err
 	}
@@ -37,6 +38,15 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rand.Read(seed[:])
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if *discard {
+		res, err := netcheck.SendDiscard(ctx, fs.Arg(0), *n)
+		if err != nil {
+			return err
+		}
+		secs := res.Elapsed.Seconds()
+		fmt.Fprintf(stdout, "sent %d bytes in %.2fs (%.0f Mbit/s), count ok\n", res.Bytes, secs, float64(res.Bytes)*8/secs/1e6)
+		return nil
+	}
 	res, err := netcheck.Send(ctx, fs.Arg(0), *n, mrand.NewChaCha8(seed))
 	if err != nil {
 		return err

@@ -18,17 +18,18 @@ TCP: each connection is read until the client half-closes, then answered
 with one line "<bytecount> <sha256hex>". An empty address disables a server.
 One line per HTTP request and TCP connection is logged to stderr.`
 
-const serveSynopsis = "serve [--http :8080] [--tcp :5001]"
+const serveSynopsis = "serve [--http :8080] [--tcp :5001] [--discard :5002]"
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(serveSynopsis, serveDescription, stderr)
 	httpAddr := fs.String("http", ":8080", "HTTP listen `address`")
 	tcpAddr := fs.String("tcp", ":5001", "TCP sink listen `address`")
+	discardAddr := fs.String("discard", ":5002", "discard (raw throughput) listen `address`")
 	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	if *httpAddr == "" && *tcpAddr == "" {
-		fmt.Fprintln(stderr, "netcheck serve: --http and --tcp are both empty; nothing to serve")
+	if *httpAddr == "" && *tcpAddr == "" && *discardAddr == "" {
+		fmt.Fprintln(stderr, "netcheck serve: --http, --tcp and --discard are all empty; nothing to serve")
 		return errUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
@@ -43,12 +44,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	for _, ln := range []net.Listener{httpLn, tcpLn} {
+	discardLn, err := listen(*discardAddr)
+	if err != nil {
+		for _, ln := range []net.Listener{httpLn, tcpLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		return err
+	}
+	for _, ln := range []net.Listener{httpLn, tcpLn, discardLn} {
 		if ln != nil {
 			log.Info("listening", "addr", ln.Addr().String())
 		}
 	}
-	if err := netcheck.Serve(ctx, httpLn, tcpLn, log); err != nil {
+	if err := netcheck.Serve(ctx, httpLn, tcpLn, discardLn, log); err != nil {
 		return err
 	}
 	log.Info("stopped", "cause", context.Cause(ctx))

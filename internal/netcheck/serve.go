@@ -14,15 +14,16 @@ import (
 // Serve is asked to stop.
 const shutdownGrace = 5 * time.Second
 
-// Serve runs the HTTP API (see NewHandler) on httpLn and the TCP sink (see
-// ServeSink) on tcpLn until ctx is done or one of them fails, which stops
-// the other. Either listener may be nil to skip that server. Serve closes
+// Serve runs the HTTP API (see NewHandler) on httpLn, the TCP sink (see
+// ServeSink) on tcpLn and the discard service (see ServeDiscard) on
+// discardLn until ctx is done or one of them fails, which stops the others.
+// Any listener may be nil to skip that server. Serve closes
 // the listeners and returns nil after a clean shutdown, else the first
 // error.
-func Serve(ctx context.Context, httpLn, tcpLn net.Listener, log *slog.Logger) error {
+func Serve(ctx context.Context, httpLn, tcpLn, discardLn net.Listener, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	running := 0
 	if httpLn != nil {
 		running++
@@ -31,6 +32,10 @@ func Serve(ctx context.Context, httpLn, tcpLn net.Listener, log *slog.Logger) er
 	if tcpLn != nil {
 		running++
 		go func() { errs <- ServeSink(ctx, tcpLn, log) }()
+	}
+	if discardLn != nil {
+		running++
+		go func() { errs <- ServeDiscard(ctx, discardLn, log) }()
 	}
 	var first error
 	for ; running > 0; running-- {

@@ -35,7 +35,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, httpLn, tcpLn, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	go func() { done <- Serve(ctx, httpLn, tcpLn, nil, slog.New(slog.NewTextHandler(&logs, nil))) }()
 
 	var body bytes.Buffer
 	if err := Get(ctx, http.DefaultClient, httpLn.Addr().String()+"/healthz", &body); err != nil || body.String() != "ok\n" {
@@ -68,7 +68,7 @@ func TestServeStopsOnListenerFailure(t *testing.T) {
 	httpLn, tcpLn := listen(t), listen(t)
 	tcpLn.Close() // the sink fails at once; Serve must stop the HTTP side too
 	done := make(chan error, 1)
-	go func() { done <- Serve(context.Background(), httpLn, tcpLn, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- Serve(context.Background(), httpLn, tcpLn, nil, slog.New(slog.DiscardHandler)) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "accept on") {

@@ -98,7 +98,7 @@ func BenchmarkCNILatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	node := handle.Clusters[0].Nodes[0].Name
-	args := fmt.Sprintf("K8S_POD_NAMESPACE=%s;K8S_POD_NAME=holder;K8S_POD_UID=%s", ns, uid)
+	args := fmt.Sprintf("IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=holder;K8S_POD_UID=%s", ns, uid) // as runtimes pass them
 	ours := fmt.Sprintf(`{"cniVersion":"1.0.0","name":"benchnet","type":"switchboard","network":"%s/benchnet","capabilities":{"ips":true,"mac":true}}`, ns)
 	ref := `{"cniVersion":"1.0.0","name":"benchref","type":"bridge","bridge":"benchbr0",
 	  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.86.0.0/24"}]],"dataDir":"/var/lib/cni/bench-host-local"}}`

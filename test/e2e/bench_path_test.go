@@ -18,7 +18,7 @@ import (
 	"switchboard/internal/lab/kube"
 )
 
-const benchBytes = "1073741824" // 1 GiB per TCP run
+const benchBytes = "2147483648" // 2 GiB per TCP run
 
 var (
 	mbits = regexp.MustCompile(`\(([0-9.]+) Mbit/s\)`)
@@ -33,12 +33,12 @@ type path struct {
 	dst  string
 }
 
-// measure returns the median throughput (Mbit/s) of three 1 GiB transfers
+// measure returns the median throughput (Mbit/s) of three 2 GiB raw transfers
 // and the mean RTT (ms) of 200 pings at 100/s.
 func (p path) measure(b *testing.B, ctx context.Context) (float64, float64) {
 	var tputs []float64
 	for range 3 {
-		out, err := p.run(ctx, "netcheck", "send", "--bytes", benchBytes, "--timeout", "120s", p.dst+":5001")
+		out, err := p.run(ctx, "netcheck", "send", "--discard", "--bytes", benchBytes, "--timeout", "120s", p.dst+":5002")
 		m := mbits.FindStringSubmatch(out)
 		if err != nil || m == nil {
 			b.Fatalf("%s: netcheck send: %v\n%s", p.name, err, out)
@@ -107,7 +107,7 @@ func (h *hostNets) inNS(ns string) func(ctx context.Context, argv ...string) (st
 
 func (h *hostNets) serve(ns string) {
 	h.b.Helper()
-	cmd := exec.Command("ip", "netns", "exec", h.prefix+ns, filepath.Join(labCfg.ImageBin, "netcheck"), "serve", "--http", "", "--tcp", ":5001")
+	cmd := exec.Command("ip", "netns", "exec", h.prefix+ns, filepath.Join(labCfg.ImageBin, "netcheck"), "serve", "--http", "", "--tcp", "", "--discard", ":5002")
 	if err := cmd.Start(); err != nil {
 		h.b.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func (h *hostNets) serve(ns string) {
 	// Wait until it listens: a one-byte send succeeds.
 	send := h.inNS(ns)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := send(context.Background(), "netcheck", "send", "--bytes", "1", "127.0.0.1:5001"); err == nil {
+		if _, err := send(context.Background(), "netcheck", "send", "--discard", "--bytes", "1", "127.0.0.1:5002"); err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -201,7 +201,7 @@ ip netns exec %[1]sn2 bridge fdb append 00:00:00:00:00:00 dev vx0 dst 198.18.252
 			res[p.name] = [2]float64{t, l}
 		}
 		b.StopTimer()
-		fmt.Println("Pod-to-pod path, netcheck send 1 GiB (median of 3) and 200 pings at 100/s:")
+		fmt.Println("Pod-to-pod path, netcheck send --discard 2 GiB (median of 3) and 200 pings at 100/s:")
 		for _, p := range paths {
 			fmt.Printf("  %-28s %8.0f Mbit/s   rtt avg %.3f ms\n", p.name, res[p.name][0], res[p.name][1])
 		}
