@@ -44,7 +44,7 @@ func startServe(t *testing.T) (httpAddr, tcpAddr string) {
 	var logs syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"}, &logs, &logs)
+		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--discard", "127.0.0.1:0"}, &logs, &logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -59,11 +59,11 @@ func startServe(t *testing.T) (httpAddr, tcpAddr string) {
 	})
 	re := regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindAllStringSubmatch(logs.String(), -1); len(m) == 2 {
+		if m := re.FindAllStringSubmatch(logs.String(), -1); len(m) == 3 { // http, tcp, discard
 			return m[0][1], m[1][1]
 		}
 	}
-	t.Fatalf("serve did not log two listening addresses:\n%s", logs.String())
+	t.Fatalf("serve did not log three listening addresses:\n%s", logs.String())
 	return "", ""
 }
 
@@ -108,7 +108,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"get", "-h"}, code: 0, wantStderr: "-timeout duration"},
 		{args: []string{"send", "--bytes", "-1", "127.0.0.1:1"}, code: 2, wantStderr: "negative"},
 		{args: []string{"send", "--bytes", "lots", "127.0.0.1:1"}, code: 2, wantStderr: "invalid value"},
-		{args: []string{"serve", "--http", "", "--tcp", ""}, code: 2, wantStderr: "nothing to serve"},
+		{args: []string{"serve", "--http", "", "--tcp", "", "--discard", ""}, code: 2, wantStderr: "nothing to serve"},
 		{args: []string{"serve", "--http", "127.0.0.1:http-port"}, code: 1, wantStderr: `listen on "127.0.0.1:http-port"`},
 		{args: []string{"version", "extra"}, code: 2, wantStderr: "want 0 argument(s)"},
 		{args: []string{"version"}, code: 0, wantStdout: "netcheck "},

@@ -45,5 +45,8 @@ func run(opts agent.Options, nodeIP string, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client config: %w", err)
 	}
+	// Every CNI ADD and DEL makes two or three API calls; client-go's
+	// default of 20 requests/s would throttle a node starting many pods.
+	cfg.QPS, cfg.Burst = 100, 200
 	return agent.Run(ctrl.SetupSignalHandler(), cfg, opts, log)
 }
