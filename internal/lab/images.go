@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"switchboard/internal/image"
 )
@@ -64,8 +63,8 @@ func (l *lab) writeImages(specs map[string]image.Spec) error {
 		return err
 	}
 	for file, spec := range specs {
-		for _, f := range spec.Files {
-			if f.Source != "" && strings.HasPrefix(f.Source, l.cfg.ImageBin) {
+		for _, f := range spec.Files { // the images hold no libc
+			if f.Source != "" {
 				if err := checkStatic(f.Source); err != nil {
 					return err
 				}
