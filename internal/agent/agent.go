@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,12 +70,20 @@ type Agent struct {
 	metrics   *metrics
 	synced    atomic.Bool // the data plane was converged at least once
 	inflight  sync.Map    // containerID/ifName of ADDs in progress
+
+	setMu     sync.Mutex       // serialises sync: the loop and the start-up call
+	applied   dataplane.Config // the config last converged, and when
+	appliedAt time.Time
 }
 
 // syncKey is the single work item of the data-plane loop: every change of a
 // Network or Attachment recomputes the whole node, so one owner writes the
 // kernel and events can never be applied out of order.
 var syncKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "node"}}
+
+// resyncPeriod is how often an unchanged data plane is converged again,
+// to repair drift (a device or entry changed behind the agent's back).
+const resyncPeriod = 5 * time.Minute
 
 // Run starts the agent and blocks until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) error {
@@ -173,6 +182,15 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 		return reconcile.Result{}, err
 	}
 	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)
+	a.setMu.Lock()
+	defer a.setMu.Unlock()
+	// Most events do not change this node's data plane (a local pod's own
+	// Attachment, say); converging costs tens of milliseconds and holds the
+	// data plane's lock that a CNI ADD waits for, so an unchanged config is
+	// only re-applied every resyncPeriod, which also repairs drift.
+	if a.synced.Load() && reflect.DeepEqual(cfg, a.applied) && time.Since(a.appliedAt) < resyncPeriod {
+		return reconcile.Result{RequeueAfter: resyncPeriod - time.Since(a.appliedAt)}, nil
+	}
 	err := a.dp.Set(cfg)
 	var inUse *dataplane.NetworksInUseError
 	requeue := reconcile.Result{}
@@ -193,7 +211,13 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 	}
 	a.metrics.networks.Set(float64(len(cfg.Networks)))
 	a.metrics.remotes.Set(float64(remotes))
+	if inUse == nil { // with networks kept for pods, the next sync must look again
+		a.applied, a.appliedAt = cfg, time.Now()
+	}
 	a.synced.Store(true)
+	if requeue.IsZero() {
+		requeue = reconcile.Result{RequeueAfter: resyncPeriod}
+	}
 	return requeue, nil
 }
 

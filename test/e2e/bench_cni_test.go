@@ -92,8 +92,10 @@ func BenchmarkCNILatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	// A real pod for the attachments to belong to, so that the operator's
-	// garbage collector leaves them alone during the run.
-	uid, err := benchPod(ctx, k, ns)
+	// garbage collector leaves them alone during the run. It is itself on the
+	// network, on the measured node, as a real node's pods would be: the
+	// network's bridge and VXLAN device stay, as the reference's bridge does.
+	uid, err := benchPod(ctx, k, ns, handle.Clusters[0].Nodes[0].Name)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,16 +123,21 @@ func benchNamespace(ns string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", ns)
 }
 
-// benchPod starts a pod named holder and returns its UID.
-func benchPod(ctx context.Context, k *kube.Cluster, ns string) (string, error) {
+// benchPod starts a pod named holder on node, on network benchnet, and
+// returns its UID once it is Ready.
+func benchPod(ctx context.Context, k *kube.Cluster, ns, node string) (string, error) {
 	pod := fmt.Sprintf(`apiVersion: v1
 kind: Pod
-metadata: {name: holder, namespace: %s, labels: {app: holder}}
+metadata: {name: holder, namespace: %s, labels: {app: holder}, annotations: {k8s.v1.cni.cncf.io/networks: benchnet}}
 spec:
+  nodeName: %s
   terminationGracePeriodSeconds: 0
   containers: [{name: box, image: switchboard.local/lab/testbox:v1, imagePullPolicy: Never, args: [sleep, "3600"]}]
-`, ns)
+`, ns, node)
 	if err := k.Apply(ctx, pod); err != nil {
+		return "", err
+	}
+	if err := k.WaitPodsReady(ctx, ns, "app=holder", 2*time.Minute); err != nil {
 		return "", err
 	}
 	out, err := k.Kubectl(ctx, "", "get", "pod", "-n", ns, "holder", "-o", "jsonpath={.metadata.uid}")
