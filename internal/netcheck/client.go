@@ -67,14 +67,11 @@ func (r SendResult) String() string {
 // written. A disagreement wraps ErrMismatch. ctx bounds the whole exchange.
 func Send(ctx context.Context, addr string, n int64, src io.Reader) (SendResult, error) {
 	start := time.Now()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, closeConn, err := dial(ctx, addr)
 	if err != nil {
-		return SendResult{}, fmt.Errorf("connect to %s: %w", addr, err)
+		return SendResult{}, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+	defer closeConn()
 
 	h := sha256.New()
 	sent, err := io.Copy(io.MultiWriter(conn, h), io.LimitReader(src, n))
@@ -84,11 +81,7 @@ func Send(ctx context.Context, addr string, n int64, src io.Reader) (SendResult,
 	if err != nil {
 		return SendResult{}, fmt.Errorf("send to %s after %d bytes: %w", addr, sent, ctxErr(ctx, err))
 	}
-	hc, ok := conn.(interface{ CloseWrite() error })
-	if !ok {
-		return SendResult{}, fmt.Errorf("half-close %s: %T cannot", addr, conn)
-	}
-	if err := hc.CloseWrite(); err != nil {
+	if err := conn.CloseWrite(); err != nil {
 		return SendResult{}, fmt.Errorf("half-close %s: %w", addr, err)
 	}
 	line, err := bufio.NewReader(io.LimitReader(conn, 256)).ReadString('\n')
@@ -112,6 +105,18 @@ func verify(sent SendResult, line string) error {
 		return fmt.Errorf("sink sha256 %s, sent %s: %w", sum, sent.SHA256, ErrMismatch)
 	}
 	return nil
+}
+
+// dial connects to addr over TCP; the connection is closed when ctx ends
+// (so that blocked reads and writes return) or when closeConn is called.
+func dial(ctx context.Context, addr string) (conn *net.TCPConn, closeConn func(), err error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	return c.(*net.TCPConn), func() { stop(); c.Close() }, nil
 }
 
 // ctxErr prefers the context's error, which explains a closed connection.

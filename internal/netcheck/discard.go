@@ -9,7 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -24,46 +23,24 @@ const discardBuffer = 256 << 10
 // until the peer half-closes and answers with the byte count. It closes ln
 // and returns nil when ctx is done.
 func ServeDiscard(ctx context.Context, ln net.Listener, log *slog.Logger) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			ln.Close()
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
+	return serveConns(ctx, ln, func(conn net.Conn) {
+		n, err := io.CopyBuffer(io.Discard, conn, make([]byte, discardBuffer))
+		if err == nil {
+			_, err = io.WriteString(conn, strconv.FormatInt(n, 10)+"\n")
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer conn.Close()
-			stopConn := context.AfterFunc(ctx, func() { conn.Close() })
-			defer stopConn()
-			n, err := io.CopyBuffer(io.Discard, conn, make([]byte, discardBuffer))
-			if err == nil {
-				_, err = io.WriteString(conn, strconv.FormatInt(n, 10)+"\n")
-			}
-			log.Info("discard", "remote", conn.RemoteAddr().String(), "bytes", n, "err", err)
-		}()
-	}
+		log.Info("discard", "remote", conn.RemoteAddr().String(), "bytes", n, "err", err)
+	})
 }
 
 // SendDiscard writes n zero bytes to the discard service at addr in large
 // writes, half-closes, and checks the byte count it answers.
 func SendDiscard(ctx context.Context, addr string, n int64) (SendResult, error) {
 	start := time.Now()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, closeConn, err := dial(ctx, addr)
 	if err != nil {
-		return SendResult{}, fmt.Errorf("connect to %s: %w", addr, err)
+		return SendResult{}, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+	defer closeConn()
 	buf := make([]byte, discardBuffer)
 	var sent int64
 	for sent < n {
@@ -74,7 +51,7 @@ func SendDiscard(ctx context.Context, addr string, n int64) (SendResult, error) 
 			return SendResult{}, fmt.Errorf("send to %s after %d bytes: %w", addr, sent, ctxErr(ctx, err))
 		}
 	}
-	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+	if err := conn.CloseWrite(); err != nil {
 		return SendResult{}, fmt.Errorf("half-close %s: %w", addr, err)
 	}
 	line, err := bufio.NewReader(io.LimitReader(conn, 64)).ReadString('\n')

@@ -21,6 +21,21 @@ import (
 // connections, waits for their goroutines and returns nil. Otherwise it
 // returns the error that stopped Accept.
 func ServeSink(ctx context.Context, ln net.Listener, log *slog.Logger) error {
+	return serveConns(ctx, ln, func(conn net.Conn) {
+		n, sum, err := sink(conn)
+		if err != nil {
+			log.Warn("tcp", "remote", conn.RemoteAddr().String(), "bytes", n, "err", err)
+			return
+		}
+		log.Info("tcp", "remote", conn.RemoteAddr().String(), "bytes", n, "sha256", sum)
+	})
+}
+
+// serveConns accepts connections on ln until ctx is done and runs handle
+// for each in its own goroutine, closing the connection afterwards, or at
+// once when ctx is done. It closes ln; when ctx is done it waits for the
+// handlers and returns nil, else it returns the error that stopped Accept.
+func serveConns(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var wg sync.WaitGroup
@@ -37,14 +52,10 @@ func ServeSink(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer conn.Close()
 			stopConn := context.AfterFunc(ctx, func() { conn.Close() })
 			defer stopConn()
-			n, sum, err := sink(conn)
-			if err != nil {
-				log.Warn("tcp", "remote", conn.RemoteAddr().String(), "bytes", n, "err", err)
-				return
-			}
-			log.Info("tcp", "remote", conn.RemoteAddr().String(), "bytes", n, "sha256", sum)
+			handle(conn)
 		}()
 	}
 }

@@ -151,8 +151,23 @@ spec:
 	if err := k.Apply(ctx, deploy); err != nil {
 		t.Fatal(err)
 	}
-	// Kill one node's agent (SIGKILL) while the pods are being attached.
-	time.Sleep(2 * time.Second) // let the first ADDs start; this is not a timing assertion
+	// Kill one node's agent (SIGKILL) while the pods are being attached:
+	// once its first attachments exist, and before all 100 do.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		out, err := k.Kubectl(ctx, "", "get", "attachments", "-n", ns, "-l", "switchboard.dev/node=a-node2", "-o", "name")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out) != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no pod was attached on a-node2 within 2 minutes")
+		}
+	}
+	if n := len(attachments(t, ctx, k, ns, "pool")); n >= 100 {
+		t.Fatalf("all %d attachments exist already: a kill now would not be mid-way", n)
+	}
 	killAgent(t, ctx, k, "a-node2")
 	if _, err := k.Kubectl(ctx, "", "rollout", "status", "-n", ns, "deployment/many", "--timeout=5m"); err != nil {
 		t.Fatal(err)
