@@ -70,6 +70,7 @@ type Agent struct {
 	metrics   *metrics
 	synced    atomic.Bool // the data plane was converged at least once
 	inflight  sync.Map    // containerID/ifName of ADDs in progress
+	recent    *recentWrites
 
 	setMu     sync.Mutex       // serialises sync: the loop and the start-up call
 	applied   dataplane.Config // the config last converged, and when
@@ -124,6 +125,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 		dp:        dp,
 		base:      dataplane.Config{Underlay: underlay, LocalIP: opts.NodeIP},
 		metrics:   newMetrics(),
+		recent:    newRecentWrites(),
 	}
 	if err := a.installPlugin(); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,23 +37,6 @@ type attachmentRequest struct {
 	ifName      string
 	mac         net.HardwareAddr
 	staticIPs   []netip.Prefix // from the pod's annotation; empty = allocate
-}
-
-// existingAttachment returns this node's attachment for the container and
-// interface, if an earlier ADD made it (ADD is retried by runtimes).
-func (a *Agent) existingAttachment(ctx context.Context, namespace, network, containerID, ifName string) (*sbv1.Attachment, error) {
-	var list sbv1.AttachmentList
-	err := a.apiReader.List(ctx, &list, client.InNamespace(namespace),
-		client.MatchingLabels{sbv1.LabelNetwork: network, sbv1.LabelNode: a.opts.NodeName})
-	if err != nil {
-		return nil, fmt.Errorf("list attachments of network %s/%s: %w", namespace, network, err)
-	}
-	for i := range list.Items {
-		if s := list.Items[i].Spec; s.ContainerID == containerID && s.Interface == ifName {
-			return &list.Items[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // allocate creates the Attachment, reserving its addresses.
@@ -84,6 +68,7 @@ func (a *Agent) allocate(ctx context.Context, r attachmentRequest) (*sbv1.Attach
 		if err := a.client.Create(ctx, att); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("create attachment %s/%s: %w", att.Namespace, att.Name, err)
 		}
+		a.recent.Created(att, time.Now())
 		return att, nil
 	}
 	return a.allocateFromPool(ctx, att, pool, r.containerID)
@@ -115,6 +100,7 @@ func (a *Agent) allocateStatic(ctx context.Context, att *sbv1.Attachment, pool *
 	if err != nil {
 		return nil, fmt.Errorf("create attachment %s/%s: %w", att.Namespace, att.Name, err)
 	}
+	a.recent.Created(att, time.Now())
 	return att, nil
 }
 
@@ -134,6 +120,7 @@ func (a *Agent) allocateFromPool(ctx context.Context, att *sbv1.Attachment, pool
 		err := a.client.Create(ctx, c)
 		if err == nil {
 			a.metrics.allocConflicts.Add(float64(tries))
+			a.recent.Created(c, time.Now())
 			return c, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {

@@ -188,6 +188,8 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 		// Undo the reservation: nothing of a failed ADD stays behind.
 		if derr := a.client.Delete(ctx, att); derr != nil && !apierrors.IsNotFound(derr) {
 			err = errors.Join(err, fmt.Errorf("release attachment %s: %w", att.Name, derr))
+		} else {
+			a.recent.Deleted(att, time.Now())
 		}
 		return nil, fmt.Errorf("attach pod %s/%s to network %s/%s: %w", t.pod.Namespace, t.pod.Name, t.network.Namespace, t.network.Name, err)
 	}

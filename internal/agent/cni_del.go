@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,7 @@ func (a *Agent) nodeAttachments(ctx context.Context) ([]sbv1.Attachment, error) 
 // del removes the pod's interface and releases its attachment. It is
 // idempotent: nothing left to remove is success, so is a missing netns.
 func (a *Agent) del(ctx context.Context, req cnirpc.Request) error {
-	atts, err := a.nodeAttachments(ctx)
+	atts, err := a.localAttachments(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,7 +41,9 @@ func (a *Agent) del(ctx context.Context, req cnirpc.Request) error {
 		if s := atts[i].Spec; s.ContainerID == req.ContainerID && s.Interface == req.IfName {
 			if err := a.client.Delete(ctx, &atts[i]); err != nil && !apierrors.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("release attachment %s/%s: %w", atts[i].Namespace, atts[i].Name, err))
+				continue
 			}
+			a.recent.Deleted(&atts[i], time.Now())
 		}
 	}
 	return errors.Join(errs...)
@@ -95,7 +98,9 @@ func (a *Agent) gc(ctx context.Context, req cnirpc.Request) error {
 		}
 		if err := a.client.Delete(ctx, &atts[i]); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, err)
+			continue
 		}
+		a.recent.Deleted(&atts[i], time.Now())
 		a.log.Info("garbage-collected attachment", "network", name, "pod", s.Pod.Namespace+"/"+s.Pod.Name, "container", s.ContainerID)
 	}
 	return errors.Join(errs...)

@@ -127,6 +127,7 @@ func (a *Agent) collectStaleAttachments(ctx context.Context) {
 			a.log.Error(err, "delete stale attachment", "attachment", atts[i].Namespace+"/"+atts[i].Name)
 			continue
 		}
+		a.recent.Deleted(&atts[i], time.Now())
 		a.metrics.staleAttachments.Inc()
 		a.log.Info("deleted attachment without a pod interface", "network", s.Network, "pod", s.Pod.Namespace+"/"+s.Pod.Name, "container", s.ContainerID)
 	}
