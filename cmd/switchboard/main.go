@@ -1,5 +1,6 @@
-// Command switchboard is Switchboard's client: today the local lab (real
-// multi-node, multi-cluster Kubernetes on one machine).
+// Command switchboard is Switchboard's client: keys and signed join tokens
+// for inter-cluster networks, and the local lab (real multi-node,
+// multi-cluster Kubernetes on one machine).
 package main
 
 import (
@@ -15,15 +16,19 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := rootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "switchboard",
 		Short:         "Switchboard: isolated virtual networks for pods, inside and across Kubernetes clusters",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(labCommand())
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(exitCode(err))
-	}
+	root.AddCommand(labCommand(), keysCommand(), tokenCommand())
+	return root
 }
