@@ -13,11 +13,16 @@ const (
 	VNet NetworkType = "vnet"
 	// VLink is a point-to-point link between two pods (reserved).
 	VLink NetworkType = "vlink"
-	// ExtVNet is a vnet that also spans other clusters (reserved).
+	// ExtVNet is a vnet that also spans other clusters, through each
+	// cluster's edge device, for the users that its access lists and its
+	// provider (the inter-domain connectivity orchestrator) authorize.
 	ExtVNet NetworkType = "ext-vnet"
 )
 
 // NetworkSpec is what the network's owner asks for.
+// +kubebuilder:validation:XValidation:rule="self.type != 'ext-vnet' || has(self.provider)",message="an ext-vnet network needs spec.provider (the IDCO's name and domain)"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.type == 'ext-vnet'",message="spec.provider is only for type ext-vnet"
+// +kubebuilder:validation:XValidation:rule="!has(self.accessList) || self.type == 'ext-vnet'",message="spec.accessList is only for type ext-vnet"
 type NetworkSpec struct {
 	// Type of network. Only vnet is implemented in this version.
 	// +kubebuilder:default=vnet
@@ -43,6 +48,47 @@ type NetworkSpec struct {
 	// +listType=set
 	// +optional
 	SharedWith []string `json:"sharedWith,omitempty"`
+
+	// Provider is the inter-domain connectivity orchestrator (IDCO) that
+	// joins this network's segments in every cluster that has it. Required
+	// for, and only for, type ext-vnet; the same in every cluster.
+	// +optional
+	Provider *Provider `json:"provider,omitempty"`
+
+	// AccessList names the users who may put pods on this ext-vnet network,
+	// each with the public key their tokens are signed with. It may differ
+	// per cluster. Empty leaves the network open here: then the provider's
+	// own per-user permissions decide.
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=map
+	// +listMapKey=user
+	// +optional
+	AccessList []AccessEntry `json:"accessList,omitempty"`
+}
+
+// Provider names an inter-domain connectivity orchestrator.
+type Provider struct {
+	// Name of the IDCO, as its operator calls it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// Domain is where the IDCO is reached: host:port of its HTTPS API.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Domain string `json:"domain"`
+}
+
+// AccessEntry lets one user join an ext-vnet network.
+type AccessEntry struct {
+	// User is the user's identifier, as in the tokens they sign.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	User string `json:"user"`
+	// PublicKey is the user's public key (Ed25519 or ECDSA P-256) in PEM,
+	// as written by "switchboard keys new".
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('-----BEGIN PUBLIC KEY-----')",message="publicKey must be a PEM public key (-----BEGIN PUBLIC KEY-----), as in the .pub file that switchboard keys new writes"
+	PublicKey string `json:"publicKey"`
 }
 
 // IPAM is a network's address pool (IPv4 or IPv6).
