@@ -111,7 +111,9 @@ func (s *DB) View(ctx context.Context, fn func(idco.Tx) error) error {
 func (s *DB) run(ctx context.Context, readOnly bool, fn func(idco.Tx) error) error {
 	var opts *sql.TxOptions
 	if readOnly && s.d.name == "postgres" {
-		opts = &sql.TxOptions{ReadOnly: true}
+		// One snapshot for the whole read, so a revision and the state
+		// read with it agree.
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
 	sqlTx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
