@@ -73,7 +73,7 @@ func (s *DB) Dialect() string { return s.d.name }
 func parseDSN(dsn string) (dialect, string, error) {
 	switch {
 	case dsn == "":
-		return dialect{}, "", fmt.Errorf("database is empty: give --db a file path, sqlite:///path/file.db or postgres://...")
+		return dialect{}, "", fmt.Errorf("database is empty: give --db a file path, sqlite:///path/file.db or a postgres:// URL")
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return postgresDialect, dsn, nil
 	case strings.HasPrefix(dsn, "sqlite://"):
