@@ -145,15 +145,13 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 	if err != nil {
 		return err
 	}
-	old, err := w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: req.Network, Cluster: req.Cluster})
+	old, err := w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: req.Network, Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod})
 	if err != nil {
 		return err
 	}
 	for _, a := range old {
-		if a.Namespace == req.Namespace && a.Pod == req.Pod {
-			if err := s.revoke(w, a, "Superseded", "the pod was authorized again"); err != nil {
-				return err
-			}
+		if err := s.revoke(w, a, "Superseded", "the pod was authorized again"); err != nil {
+			return err
 		}
 	}
 	uses, err := w.NonceUses(w.ctx, c.User, c.Nonce)

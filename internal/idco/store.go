@@ -26,7 +26,7 @@ type Store interface {
 // ActiveFilter selects active (not revoked) authorizations; zero fields
 // match everything.
 type ActiveFilter struct {
-	Network, Cluster, User, KeyID string
+	Network, Cluster, Namespace, Pod, User, KeyID string
 	// ExpiresBefore, when not zero, selects those expiring before it.
 	ExpiresBefore time.Time
 }

@@ -193,7 +193,9 @@ func (t *tx) RevokeAuthorization(ctx context.Context, id, reason string, at time
 func (t *tx) ActiveAuthorizations(ctx context.Context, f idco.ActiveFilter) ([]idco.Authorization, error) {
 	where := []string{"revoked_at IS NULL"}
 	var args []any
-	for _, c := range []struct{ col, val string }{{"network", f.Network}, {"cluster", f.Cluster}, {"user_name", f.User}, {"key_id", f.KeyID}} {
+	for _, c := range []struct{ col, val string }{
+		{"network", f.Network}, {"cluster", f.Cluster}, {"namespace", f.Namespace}, {"pod", f.Pod}, {"user_name", f.User}, {"key_id", f.KeyID},
+	} {
 		if c.val != "" {
 			where = append(where, c.col+" = ?")
 			args = append(args, c.val)
