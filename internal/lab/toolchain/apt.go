@@ -19,7 +19,7 @@ func LabPackages() []string {
 	return []string{
 		"containerd", "runc", "containernetworking-plugins", "iptables",
 		"nftables", "conntrack", "busybox-static", "iproute2", "util-linux",
-		"socat", "iputils-ping",
+		"socat", "iputils-ping", "postgresql",
 	}
 }
 

@@ -1,0 +1,132 @@
+package idco_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"switchboard/internal/idco"
+	"switchboard/internal/idco/client"
+	"switchboard/internal/idco/pki"
+	"switchboard/internal/idco/server"
+	"switchboard/internal/idco/store"
+	"switchboard/internal/idco/store/storetest"
+	"switchboard/internal/token"
+)
+
+// BenchmarkAuthorize measures authorization decisions through the real
+// HTTPS + mTLS API on loopback, on each backend, next to the bare
+// token.Verify they are built on, so the ratio shows the IDCO's overhead
+// (TLS, HTTP, JSON, store, audit) over the crypto. It reports decisions/s
+// and the p99 latency; it asserts nothing about timings.
+func BenchmarkAuthorize(b *testing.B) {
+	key, err := token.GenerateKey("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, _ := token.MarshalPublicKeyPEM(key.Public())
+	raw, err := token.Sign(token.Claims{Network: "n", User: "alice", Expiry: time.Now().Add(time.Hour)}, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tk, _ := token.NewKey(key.Public())
+	keys := token.StaticKeys{"alice": {tk}}
+	b.Run("token.Verify", func(b *testing.B) {
+		measure(b, func(ctx context.Context, _ int64) error {
+			_, err := token.Verify(ctx, raw, keys, token.Expect{Network: "n", Cluster: "a"})
+			return err
+		})
+	})
+	for _, be := range storetest.Backends(b) {
+		// Set up on the parent: a sub-benchmark's body runs once per b.N
+		// tried, and its cleanups run after each.
+		c := benchAPI(b, be.NewDSN(b), pub)
+		b.Run("https+mtls/"+be.Name, func(b *testing.B) {
+			measure(b, func(ctx context.Context, i int64) error {
+				d, err := c.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "bench", Pod: fmt.Sprintf("p%d", i), Token: raw})
+				if err == nil && !d.Allowed {
+					err = fmt.Errorf("refused: %s %s", d.Reason, d.Detail)
+				}
+				return err
+			})
+		})
+	}
+}
+
+// measure runs op b.N times from GOMAXPROCS*4 goroutines and reports
+// operations per second and the p99 latency.
+func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			t := time.Now()
+			if err := op(ctx, n.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(t))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "decisions/s")
+	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+}
+
+// benchAPI serves a fresh IDCO on loopback where alice may join network n
+// registered in cluster a, and returns cluster a's client.
+func benchAPI(b *testing.B, dsn string, pub []byte) *client.Client {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := b.TempDir()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(pki.Init(dir, []string{"127.0.0.1"}))
+	must(pki.Enrol(dir, filepath.Join(dir, "a"), pki.Identity{Cluster: "a"}))
+	db, err := store.Open(ctx, dsn)
+	must(err)
+	svc := idco.New(db)
+	must(svc.AddUser(ctx, "alice"))
+	_, err = svc.AddKey(ctx, "alice", pub)
+	must(err)
+	_, err = svc.RegisterNetwork(ctx, idco.Registration{Cluster: "a", Network: "n", Namespace: "bench", Name: "n", LocalVNI: 7,
+		AccessList: []idco.AccessEntry{{User: "alice", PublicKeyPEM: string(pub)}}})
+	must(err)
+	tlsCfg, err := pki.ServerTLS(dir)
+	must(err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	done := make(chan error, 1)
+	go func() { done <- server.New(svc, nil, nil).Serve(ctx, ln, tlsCfg) }()
+	c, err := client.NewFromDir("https://"+ln.Addr().String(), filepath.Join(dir, "a"))
+	must(err)
+	b.Cleanup(func() {
+		c.Close()
+		cancel()
+		<-done
+		db.Close()
+	})
+	return c
+}

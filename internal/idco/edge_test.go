@@ -1,0 +1,91 @@
+package idco_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(ja) == string(jb)
+}
+
+// edgeText renders an edge config without its revision, one network a line:
+// "net vni=V local=ns/name/LV if=I peers=c@ep,...".
+func (f *fixture) edgeText(cluster string) string {
+	f.t.Helper()
+	c, err := f.svc.EdgeConfig(f.ctx, cluster, 0, 0)
+	f.must(err)
+	s := ""
+	for _, n := range c.Networks {
+		s += n.Network + " local=" + n.Namespace + "/" + n.Name + " if=" + n.Edge.Interface + " peers="
+		for i, p := range n.Peers {
+			if i > 0 {
+				s += ","
+			}
+			s += p.Cluster + "@" + p.Endpoint
+		}
+		s += "\n"
+	}
+	return s
+}
+
+func TestEdgeConfig(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		alice := f.addUser("alice")
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", "198.18.0.1:4789"))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", "198.18.0.2:4789"))
+		vni := f.register("a", "n", 100, alice)
+		f.register("b", "n", 200, alice)
+		check := func(step, wantA, wantB string) {
+			t.Helper()
+			if got := f.edgeText("a"); got != wantA {
+				t.Errorf("%s: edge a =\n%s\nwant\n%s", step, got, wantA)
+			}
+			if got := f.edgeText("b"); got != wantB {
+				t.Errorf("%s: edge b =\n%s\nwant\n%s", step, got, wantB)
+			}
+		}
+		check("registered only: nothing connects", "", "")
+
+		start, err := f.svc.EdgeConfig(f.ctx, "b", 0, 0)
+		f.must(err)
+		woke := make(chan int64, 1)
+		go func() {
+			c, err := f.svc.EdgeConfig(f.ctx, "b", start.Revision, 30*time.Second)
+			if err != nil {
+				woke <- -1
+				return
+			}
+			woke <- c.Revision
+		}()
+		da := f.authorize("a", "n", "pa", f.sign(alice, "n"))
+		if rev := <-woke; rev <= start.Revision {
+			t.Errorf("edge b's long poll returned revision %d, want > %d", rev, start.Revision)
+		}
+		check("authorized in a only", "n local=ns-a/n if=ned-n peers=\n", "")
+
+		f.authorize("b", "n", "pb", f.sign(alice, "n"))
+		check("authorized in both", "n local=ns-a/n if=ned-n peers=b@198.18.0.2:4789\n", "n local=ns-b/n if=ned-n peers=a@198.18.0.1:4789\n")
+		c, err := f.svc.EdgeConfig(f.ctx, "a", 0, 0)
+		f.must(err)
+		if c.Networks[0].VNI != vni || c.Networks[0].LocalVNI != 100 {
+			t.Errorf("edge a's network VNIs = %d/%d, want %d/100", c.Networks[0].VNI, c.Networks[0].LocalVNI, vni)
+		}
+
+		f.must(f.svc.Release(f.ctx, "a", da.AuthorizationID))
+		check("released in a", "", "n local=ns-b/n if=ned-n peers=\n")
+		f.authorize("a", "n", "pa2", f.sign(alice, "n"))
+		f.must(f.svc.RevokeKey(f.ctx, alice.fp))
+		check("key revoked", "", "")
+	})
+}

@@ -1,0 +1,168 @@
+package idco
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// ErrInvalid marks a request the caller must fix (a missing or malformed
+// field); the HTTP layer answers it with 400.
+var ErrInvalid = errors.New("invalid request")
+
+// Default range of inter-cluster VNIs: the upper half of the 24-bit space,
+// so they never meet the operator's intra-cluster VNIs.
+const (
+	DefaultVNIMin uint32 = 1 << 23
+	DefaultVNIMax uint32 = 1<<24 - 1
+)
+
+// Service is the IDCO. Its methods are safe for concurrent use: writes are
+// serialized by the Service (one writer per IDCO process), reads run in
+// parallel. The Service owns no state besides the Store, so a new Service
+// on the same Store carries on where the old one stopped.
+type Service struct {
+	store          Store
+	log            *slog.Logger
+	now            func() time.Time
+	vniMin, vniMax uint32
+
+	mu sync.Mutex // serializes Update transactions
+
+	wakeMu sync.Mutex
+	wake   chan struct{} // closed and replaced when the revision moves
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithClock sets the source of the current time (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithVNIRange sets the range the inter-cluster VNIs are taken from.
+func WithVNIRange(min, max uint32) Option {
+	return func(s *Service) { s.vniMin, s.vniMax = min, max }
+}
+
+// New returns a Service on store. The caller keeps owning store and closes
+// it after the Service is no longer used.
+func New(store Store, opts ...Option) *Service {
+	s := &Service{
+		store:  store,
+		log:    slog.New(slog.DiscardHandler),
+		now:    time.Now,
+		vniMin: DefaultVNIMin,
+		vniMax: DefaultVNIMax,
+		wake:   make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+type actorKey struct{}
+
+// WithActor returns a context naming who makes the request ("cluster/a",
+// "admin/alice"); the Service writes it in the audit log.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "local"
+}
+
+// update runs fn in a write transaction, one at a time, and wakes the long
+// polls if fn moved the revision.
+func (s *Service) update(ctx context.Context, fn func(w *write) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var w *write
+	err := s.store.Update(ctx, func(tx Tx) error {
+		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), actor: actorOf(ctx)}
+		return fn(w)
+	})
+	if err == nil && w != nil && w.rev != 0 {
+		s.wakeUp()
+	}
+	return err
+}
+
+// write is one write transaction: it bumps the revision at most once and
+// stamps audit entries with the same actor and time.
+type write struct {
+	Tx
+	ctx   context.Context
+	now   time.Time
+	actor string
+	rev   int64
+}
+
+// revision bumps the revision on first use and returns the new value.
+func (w *write) revision() (int64, error) {
+	if w.rev == 0 {
+		r, err := w.BumpRevision(w.ctx)
+		if err != nil {
+			return 0, err
+		}
+		w.rev = r
+	}
+	return w.rev, nil
+}
+
+func (w *write) audit(e AuditEntry) error {
+	e.At, e.Actor = w.now, w.actor
+	return w.AppendAudit(w.ctx, e)
+}
+
+func (s *Service) wakeUp() {
+	s.wakeMu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.wakeMu.Unlock()
+}
+
+// changed returns a channel closed at the next revision change.
+func (s *Service) changed() <-chan struct{} {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	return s.wake
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// checkName validates an identifier (cluster, user, network, namespace).
+func checkName(field, v string) error {
+	if v == "" {
+		return invalid("%s is empty: set it", field)
+	}
+	if len(v) > 253 {
+		return invalid("%s %q is longer than 253 characters", field, v[:32]+"...")
+	}
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f {
+			return invalid("%s %q contains a space or control character: use a DNS-style name", field, v)
+		}
+	}
+	return nil
+}

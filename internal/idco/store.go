@@ -1,0 +1,90 @@
+package idco
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a Store returns; callers branch on them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store keeps the IDCO's state. Implementations must be safe for
+// concurrent use; the Service serializes its own writes.
+type Store interface {
+	// Update runs fn in a read-write transaction, committed if fn returns
+	// nil and rolled back otherwise.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// ActiveFilter selects active (not revoked) authorizations; zero fields
+// match everything.
+type ActiveFilter struct {
+	Network, Cluster, Namespace, Pod, User, KeyID string
+	// ExpiresBefore, when not zero, selects those expiring before it.
+	ExpiresBefore time.Time
+}
+
+// Tx is one transaction on a Store. Slices it returns are owned by the
+// caller. Lookups of a missing row return an error wrapping ErrNotFound.
+type Tx interface {
+	Revision(ctx context.Context) (int64, error)
+	// BumpRevision increments the revision and returns the new value.
+	BumpRevision(ctx context.Context) (int64, error)
+
+	// EnsureCluster creates the cluster if absent; it is idempotent.
+	EnsureCluster(ctx context.Context, name string, at time.Time) error
+	SetEdgeEndpoint(ctx context.Context, cluster, endpoint string, at time.Time) error
+	Cluster(ctx context.Context, name string) (Cluster, error)
+	Clusters(ctx context.Context) ([]Cluster, error)
+
+	// EnsureUser creates the user if absent; it is idempotent.
+	EnsureUser(ctx context.Context, name string, at time.Time) error
+	UserExists(ctx context.Context, name string) (bool, error)
+	// AddKey stores k; it is idempotent for the same user and fails with
+	// ErrConflict if the fingerprint belongs to another user.
+	AddKey(ctx context.Context, k Key) error
+	Key(ctx context.Context, fingerprint string) (Key, error)
+	UserKeys(ctx context.Context, user string) ([]Key, error)
+	// RevokeKey marks the key revoked at at unless it already is.
+	RevokeKey(ctx context.Context, fingerprint string, at time.Time) error
+
+	// Grant is idempotent.
+	Grant(ctx context.Context, user, network string, at time.Time) error
+	// RevokePermission reports whether there was a permission to revoke.
+	RevokePermission(ctx context.Context, user, network string) (bool, error)
+	HasPermission(ctx context.Context, user, network string) (bool, error)
+
+	Network(ctx context.Context, name string) (Network, error)
+	// CreateNetwork stores a new network with the lowest free VNI in
+	// [vniMin, vniMax], failing with ErrConflict if none is free.
+	CreateNetwork(ctx context.Context, name string, vniMin, vniMax uint32, at time.Time) (Network, error)
+	// PutRegistration inserts or replaces a cluster's registration,
+	// access list included.
+	PutRegistration(ctx context.Context, r Registration) error
+	// Registrations lists the network's registrations, ordered by cluster.
+	Registrations(ctx context.Context, network string) ([]Registration, error)
+	// ClusterRegistrations lists the cluster's registrations, by network.
+	ClusterRegistrations(ctx context.Context, cluster string) ([]Registration, error)
+
+	InsertAuthorization(ctx context.Context, a Authorization) error
+	Authorization(ctx context.Context, id string) (Authorization, error)
+	// RevokeAuthorization ends an active authorization; it reports false
+	// if the authorization was already revoked.
+	RevokeAuthorization(ctx context.Context, id, reason string, at time.Time, revision int64) (bool, error)
+	ActiveAuthorizations(ctx context.Context, f ActiveFilter) ([]Authorization, error)
+	// RevokedSince lists the cluster's authorizations revoked at a
+	// revision after rev.
+	RevokedSince(ctx context.Context, cluster string, rev int64) ([]Authorization, error)
+	// NonceUses counts authorizations, active or not, made with the nonce.
+	NonceUses(ctx context.Context, user, nonce string) (int, error)
+
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
