@@ -139,6 +139,7 @@ func shared(n *sbv1.Network, ns string) bool {
 
 func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
 	defer a.startADD(req.ContainerID, req.IfName)()
+	phase := a.phaseTimer()
 	t, err := a.resolve(ctx, req)
 	if err != nil {
 		a.podEvent(ctx, req, err)
@@ -152,6 +153,7 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
+	phase("resolve")
 	if att == nil {
 		r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: newMAC()}
 		if !t.conf.Capabilities["ips"] && !t.conf.Capabilities["mac"] {
@@ -179,11 +181,13 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 			return nil, err
 		}
 	}
+	phase("allocate")
 	pi, err := podInterface(req, t.network, att)
 	if err != nil {
 		return nil, err
 	}
 	mac, err := a.dp.AddPod(pi)
+	phase("dataplane")
 	if err != nil {
 		// Undo the reservation: nothing of a failed ADD stays behind.
 		if derr := a.client.Delete(ctx, att); derr != nil && !apierrors.IsNotFound(derr) {
@@ -194,6 +198,17 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 		return nil, fmt.Errorf("attach pod %s/%s to network %s/%s: %w", t.pod.Namespace, t.pod.Name, t.network.Namespace, t.network.Name, err)
 	}
 	return cniResult(t.conf.CNIVersion, req, mac, pi.IPs)
+}
+
+// phaseTimer returns a func that records the time since its last call (or
+// since phaseTimer) under the phase it is given.
+func (a *Agent) phaseTimer() func(phase string) {
+	last := time.Now()
+	return func(phase string) {
+		now := time.Now()
+		a.metrics.addPhase.WithLabelValues(phase).Observe(now.Sub(last).Seconds())
+		last = now
+	}
 }
 
 func podInterface(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (dataplane.PodInterface, error) {

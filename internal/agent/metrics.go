@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	cniRequests      *prometheus.CounterVec
 	cniDuration      *prometheus.HistogramVec
+	addPhase         *prometheus.HistogramVec
 	allocConflicts   prometheus.Counter
 	syncErrors       prometheus.Counter
 	orphans          prometheus.Counter
@@ -26,6 +27,10 @@ func newMetrics() *metrics {
 			Name: "switchboard_agent_cni_request_duration_seconds", Help: "Time to serve a CNI request.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"command"}),
+		addPhase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchboard_agent_cni_add_phase_duration_seconds", Help: "Time of each phase of a CNI ADD: resolve (network from the cache), allocate (the Attachment create), dataplane (veth, addresses).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"phase"}),
 		allocConflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_agent_allocation_conflicts_total", Help: "Addresses another agent took first (each costs one retry).",
 		}),
@@ -46,7 +51,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	// Registering twice (a second agent in one test binary) is not an error worth failing on.
-	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.allocConflicts, m.syncErrors, m.orphans, m.staleAttachments, m.networks, m.remotes} {
+	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.addPhase, m.allocConflicts, m.syncErrors, m.orphans, m.staleAttachments, m.networks, m.remotes} {
 		_ = ctrlmetrics.Registry.Register(c)
 	}
 	return m
