@@ -145,6 +145,9 @@ const (
 	ReasonAttached        = "PodsAttached"
 	ReasonNoPods          = "NoPods"
 	ReasonDeleteDeferred  = "DeleteDeferred"
+	// ext-vnet: registered with the provider, or not (yet).
+	ReasonRegistered         = "Registered"
+	ReasonRegistrationFailed = "RegistrationFailed"
 )
 
 // NetworkStatus is what the operator observed and decided.
@@ -156,6 +159,11 @@ type NetworkStatus struct {
 	// VNI is the network's VXLAN network identifier, unique in the cluster.
 	// +optional
 	VNI int32 `json:"vni,omitempty"`
+
+	// InterClusterVNI is the identifier the provider gave an ext-vnet
+	// network, the same in every cluster that has it.
+	// +optional
+	InterClusterVNI int32 `json:"interClusterVNI,omitempty"`
 
 	// Attachments is the number of pod interfaces on the network.
 	// +optional

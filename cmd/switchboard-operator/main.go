@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"switchboard/api/v1alpha1"
+	"switchboard/internal/intercluster"
 	"switchboard/internal/operator"
 )
 
@@ -26,6 +27,9 @@ type options struct {
 	clusterCIDR, serviceCIDR string
 	metricsAddr, probeAddr   string
 	leaderElect              bool
+	interCluster             bool
+	clusterName, edgeNode    string
+	idcoCerts                string
 }
 
 func main() {
@@ -35,6 +39,10 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
+	flag.BoolVar(&o.interCluster, "inter-cluster", false, "inter-cluster mode: register ext-vnet Networks with their provider (IDCO)")
+	flag.StringVar(&o.clusterName, "cluster-name", "", "with --inter-cluster: this cluster's name, as enrolled with the providers")
+	flag.StringVar(&o.edgeNode, "edge-node", "", "with --inter-cluster: the gateway node that runs switchboard-edge")
+	flag.StringVar(&o.idcoCerts, "idco-certs", "/etc/switchboard/idco", "with --inter-cluster: client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.Parse()
 
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
@@ -77,7 +85,15 @@ func run(o options) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := operator.Setup(ctx, mgr, operator.Config{Reserved: append(pods, services...)}); err != nil {
+	opCfg := operator.Config{Reserved: append(pods, services...)}
+	if o.interCluster {
+		reg, err := intercluster.NewRegistrar(o.clusterName, o.edgeNode, o.idcoCerts)
+		if err != nil {
+			return err
+		}
+		opCfg.InterCluster = reg
+	}
+	if err := operator.Setup(ctx, mgr, opCfg); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

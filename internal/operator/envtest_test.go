@@ -127,7 +127,14 @@ func runMain(m *testing.M) int {
 		{Prefix: netip.MustParsePrefix(clusterCIDR), Name: "the cluster's pod CIDR (--cluster-cidr)"},
 		{Prefix: netip.MustParsePrefix(serviceCIDR), Name: "the cluster's service CIDR (--service-cidr)"},
 	}
-	if err := operator.Setup(ctx, mgr, operator.Config{Reserved: reserved}); err != nil {
+	reg, stopIDCO, err := startIDCO(ctx)
+	if err != nil {
+		cancel()
+		fmt.Fprintln(os.Stderr, "start idco:", err)
+		return 1
+	}
+	defer stopIDCO()
+	if err := operator.Setup(ctx, mgr, operator.Config{Reserved: reserved, InterCluster: reg}); err != nil {
 		cancel()
 		fmt.Fprintln(os.Stderr, "setup:", err)
 		return 1

@@ -35,6 +35,16 @@ type NetworkReconciler struct {
 	APIReader client.Reader
 	Recorder  record.EventRecorder
 	Reserved  []ReservedPrefix
+	// Registrar registers ext-vnet Networks with their provider; nil
+	// refuses type ext-vnet.
+	Registrar Registrar
+}
+
+// Registrar records an ext-vnet Network, which has its VNI, with its
+// provider (the IDCO) and returns the network's inter-cluster VNI. It is
+// idempotent. Package intercluster implements it.
+type Registrar interface {
+	Register(ctx context.Context, net *v1alpha1.Network) (uint32, error)
 }
 
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch;update;patch

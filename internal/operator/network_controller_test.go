@@ -108,10 +108,10 @@ func TestPublishesNAD(t *testing.T) {
 func TestUnsupportedType(t *testing.T) {
 	ns := needEnv(t)
 	net := network(ns, "ext", nil)
-	net.Spec.Type = v1alpha1.ExtVNet
+	net.Spec.Type = v1alpha1.VLink
 	create(t, net)
 	net = waitCondition(t, ns, "ext", v1alpha1.ConditionReady, v1alpha1.ReasonUnsupportedType)
-	want := `type "ext-vnet" is not supported by this version: use type: vnet`
+	want := `type "vlink" is not supported by this version: use type: vnet`
 	if c := condition(net, v1alpha1.ConditionReady); c.Status != metav1.ConditionFalse || c.Message != want {
 		t.Errorf("Ready = %+v, want False with message %q", c, want)
 	}

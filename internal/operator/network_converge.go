@@ -34,7 +34,11 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 		return &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: reason, Message: fmt.Sprintf(format, args...)}
 	}
-	if t := net.Spec.Type; t != "" && t != v1alpha1.VNet {
+	switch t := net.Spec.Type; {
+	case t == v1alpha1.ExtVNet && r.Registrar == nil:
+		return notReady(v1alpha1.ReasonUnsupportedType,
+			"type %s needs the operator in inter-cluster mode: run switchboard-operator with --inter-cluster (see docs/inter-cluster.md), or use type: %s", t, v1alpha1.VNet), 0, nil
+	case t != "" && t != v1alpha1.VNet && t != v1alpha1.ExtVNet:
 		return notReady(v1alpha1.ReasonUnsupportedType,
 			"type %q is not supported by this version: use type: %s", t, v1alpha1.VNet), 0, nil
 	}
@@ -58,6 +62,16 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 	}
 	if msg != "" {
 		return notReady(v1alpha1.ReasonInvalidSpec, "%s", msg), 0, nil
+	}
+	if net.Spec.Type == v1alpha1.ExtVNet {
+		inter, err := r.Registrar.Register(ctx, net)
+		if err != nil {
+			return notReady(v1alpha1.ReasonRegistrationFailed, "%v; retrying", err), 15 * time.Second, nil
+		}
+		net.Status.InterClusterVNI = int32(inter)
+		return &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+			Reason: v1alpha1.ReasonRegistered, Message: fmt.Sprintf("VNI %d; registered with provider %s (inter-cluster VNI %d); pods join with the k8s.v1.cni.cncf.io/networks annotation and a signed token",
+				net.Status.VNI, net.Spec.Provider.Name, inter)}, 0, nil
 	}
 	return &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: v1alpha1.ReasonReady, Message: fmt.Sprintf("VNI %d; pods join with the k8s.v1.cni.cncf.io/networks annotation", net.Status.VNI)}, 0, nil

@@ -57,6 +57,9 @@ type Config struct {
 	// GCInterval is how often each Attachment's pod is re-checked even
 	// without a pod event; 0 means 60s.
 	GCInterval time.Duration
+	// InterCluster registers ext-vnet Networks with their provider; nil
+	// (no --inter-cluster) refuses type ext-vnet with a condition.
+	InterCluster Registrar
 }
 
 // Setup adds every reconciler to mgr.
@@ -67,6 +70,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  recorder,
 		Reserved:  cfg.Reserved,
+		Registrar: cfg.InterCluster,
 	}
 	if err := nets.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up network controller: %w", err)

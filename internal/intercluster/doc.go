@@ -1,0 +1,12 @@
+// Package intercluster is the operator's side of inter-cluster networks
+// (type ext-vnet, seed 000): it registers each such Network with its
+// provider, the inter-domain connectivity orchestrator (IDCO), together
+// with where the cluster's edge device meets the network's local segment.
+// The IDCO records the registration and connects nothing until a pod is
+// authorized.
+//
+// Providers are reached over HTTPS with the client certificate that
+// "switchboard-idco enrol" issued to this cluster: one directory per
+// provider name under the operator's certificate directory, holding
+// ca.crt, tls.crt and tls.key.
+package intercluster

@@ -1,0 +1,94 @@
+package intercluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"switchboard/api/v1alpha1"
+	"switchboard/internal/idco"
+	"switchboard/internal/idco/client"
+)
+
+// EdgeCable is the name of the device through which the edge device joins
+// the local segment of the network with local VNI vni on the gateway node
+// (the agent makes it; see package dataplane).
+func EdgeCable(vni uint32) string { return "sbn" + strconv.FormatUint(uint64(vni), 10) }
+
+// Registrar registers ext-vnet Networks with their providers. It is safe
+// for concurrent use.
+type Registrar struct {
+	cluster  string // this cluster's name, as enrolled with the providers
+	edgeNode string // the gateway node that runs the edge device
+	certDir  string // one subdirectory of client certificates per provider
+
+	mu      sync.Mutex
+	clients map[string]*client.Client // by provider name and domain
+}
+
+// NewRegistrar returns a Registrar for cluster, whose edge runs on edgeNode,
+// with provider certificates under certDir/<provider name>/.
+func NewRegistrar(cluster, edgeNode, certDir string) (*Registrar, error) {
+	if cluster == "" {
+		return nil, errors.New("inter-cluster mode needs this cluster's name: set --cluster-name to the name the IDCO enrolled it under")
+	}
+	if edgeNode == "" {
+		return nil, errors.New("inter-cluster mode needs the gateway node that runs switchboard-edge: set --edge-node")
+	}
+	if st, err := os.Stat(certDir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("provider certificate directory %q is not readable (%v): mount the certificates from \"switchboard-idco enrol\" there, one subdirectory per provider name", certDir, err)
+	}
+	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[string]*client.Client{}}, nil
+}
+
+// Cluster is this cluster's name.
+func (r *Registrar) Cluster() string { return r.cluster }
+
+// Client returns the client of net's provider.
+func (r *Registrar) Client(p *v1alpha1.Provider) (*client.Client, error) {
+	if p == nil {
+		return nil, errors.New("spec.provider is not set: an ext-vnet network names its IDCO (name and domain)")
+	}
+	key := p.Name + "\x00" + p.Domain
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[key]; ok {
+		return c, nil
+	}
+	dir := filepath.Join(r.certDir, p.Name)
+	c, err := client.NewFromDir("https://"+p.Domain, dir)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate for provider %q in %s: %w; enrol this cluster with \"switchboard-idco enrol --cluster %s\" and mount the result there", p.Name, dir, err, r.cluster)
+	}
+	r.clients[key] = c
+	return c, nil
+}
+
+// Register records net (which must have its VNI) with its provider and
+// returns the network's inter-cluster VNI. Registering again with the same
+// spec changes nothing; a changed access list replaces the old one.
+func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32, error) {
+	c, err := r.Client(net.Spec.Provider)
+	if err != nil {
+		return 0, err
+	}
+	reg := idco.NetworkRegistration{
+		Namespace: net.Namespace, Name: net.Name, LocalVNI: uint32(net.Status.VNI),
+		Edge: idco.EdgeAttachment{Node: r.edgeNode, Interface: EdgeCable(uint32(net.Status.VNI))},
+	}
+	for _, e := range net.Spec.AccessList {
+		reg.AccessList = append(reg.AccessList, idco.AccessEntry{User: e.User, PublicKeyPEM: e.PublicKey})
+	}
+	if err := c.RegisterCluster(ctx, r.cluster); err != nil {
+		return 0, fmt.Errorf("register cluster %q with provider %q: %w", r.cluster, net.Spec.Provider.Name, err)
+	}
+	vni, err := c.RegisterNetwork(ctx, r.cluster, net.Name, reg)
+	if err != nil {
+		return 0, fmt.Errorf("register network %q with provider %q: %w", net.Name, net.Spec.Provider.Name, err)
+	}
+	return vni, nil
+}
