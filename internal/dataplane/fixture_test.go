@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"switchboard/internal/dataplane"
-	"switchboard/internal/dataplane/internal/netnstest"
+	"switchboard/internal/netnstest"
 )
 
 // The kernel tests build a two-node "cluster" of network namespaces: nodes a
