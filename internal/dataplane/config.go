@@ -22,6 +22,15 @@ type Network struct {
 	// it from the underlay: its MTU minus 50 (IPv4 LocalIP) or 70 (IPv6).
 	MTU     int
 	Remotes []Remote // members on other nodes
+
+	// EdgeCable gives the cluster's edge device (switchboard-edge, on this
+	// gateway node) a cable into the network's segment: a veth pair whose
+	// end sbe<VNI> is a port of the network's bridge and whose other end
+	// sbn<VNI> (EdgeCableName) stays in the node's namespace, up and
+	// without a master, for the edge to enslave to its own bridge. Set
+	// never changes the master of sbn<VNI>, so it does not fight the edge.
+	// Without EdgeCable, Set removes the pair.
+	EdgeCable bool
 }
 
 // Remote is one pod interface on another node.
@@ -37,9 +46,11 @@ const (
 	// VXLANPort is the UDP port of every VXLAN device.
 	VXLANPort = 4789
 
-	bridgePrefix = "sbbr"
-	vxlanPrefix  = "sbvx"
-	hostPrefix   = "sbv"
+	bridgePrefix   = "sbbr"
+	vxlanPrefix    = "sbvx"
+	hostPrefix     = "sbv"
+	edgePortPrefix = "sbe" // the edge cable's end on the bridge
+	cablePrefix    = "sbn" // the edge cable's end for the edge device
 
 	overheadIPv4 = 50 // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
 	overheadIPv6 = 70 // outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
@@ -55,16 +66,37 @@ func invalidf(format string, args ...any) error {
 
 func bridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(uint64(vni), 10) }
 func vxlanName(vni uint32) string  { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
+func edgePortName(vni uint32) string {
+	return edgePortPrefix + strconv.FormatUint(uint64(vni), 10)
+}
 
-// parseDevName returns the VNI and kind ("bridge" or "vxlan") of a device
-// name that this package would have made, or ok=false for any other name.
+// EdgeCableName returns the name of the edge device's end of network vni's
+// edge cable: "sbn" and the VNI in decimal, at most 11 characters. Set makes
+// it when the network has EdgeCable.
+func EdgeCableName(vni uint32) string { return cablePrefix + strconv.FormatUint(uint64(vni), 10) }
+
+// Kinds of the devices this package names after a VNI.
+const (
+	kindBridge   = "bridge"
+	kindVXLAN    = "vxlan"
+	kindEdgePort = "edge-port"  // sbe<VNI>: the edge cable's bridge port
+	kindCable    = "edge-cable" // sbn<VNI>: the edge cable's end for the edge
+)
+
+// parseDevName returns the VNI and kind (kindBridge, kindVXLAN,
+// kindEdgePort or kindCable) of a device name that this package would have
+// made, or ok=false for any other name, pod ports included.
 func parseDevName(name string) (vni uint32, kind string, ok bool) {
 	var rest string
 	switch {
 	case strings.HasPrefix(name, bridgePrefix):
-		kind, rest = "bridge", name[len(bridgePrefix):]
+		kind, rest = kindBridge, name[len(bridgePrefix):]
 	case strings.HasPrefix(name, vxlanPrefix):
-		kind, rest = "vxlan", name[len(vxlanPrefix):]
+		kind, rest = kindVXLAN, name[len(vxlanPrefix):]
+	case strings.HasPrefix(name, edgePortPrefix):
+		kind, rest = kindEdgePort, name[len(edgePortPrefix):]
+	case strings.HasPrefix(name, cablePrefix):
+		kind, rest = kindCable, name[len(cablePrefix):]
 	default:
 		return 0, "", false
 	}
@@ -126,7 +158,7 @@ func (c Config) clone() Config {
 				IPs:    append([]netip.Addr(nil), r.IPs...),
 			}
 		}
-		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs}
+		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs, EdgeCable: n.EdgeCable}
 	}
 	return out
 }

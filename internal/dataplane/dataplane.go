@@ -101,8 +101,9 @@ func (e *NetworksInUseError) Error() string {
 // Set converges the node's Switchboard devices and entries to cfg. It may be
 // called many times with identical configs: it never recreates a device that
 // matches, it updates in place, removes stale FDB and neighbour entries, and
-// removes the devices of networks not in cfg once they have no pod ports. It
-// touches only devices named with its own prefixes.
+// removes the devices of networks not in cfg once they have no pod ports,
+// and the edge cables of networks without EdgeCable at once. It touches
+// only devices named with its own prefixes.
 //
 // A network whose settings are invalid is left as it is and reported; the
 // others still converge. When the only thing to report is networks kept for
@@ -125,9 +126,10 @@ func (d *Dataplane) Set(cfg Config) error {
 	d.cfg = &cfg
 
 	var errs []error
-	keep := map[uint32]bool{}
+	keep, cables := map[uint32]bool{}, map[uint32]bool{}
 	for _, vni := range slices.Sorted(maps.Keys(cfg.Networks)) {
 		keep[vni] = true
+		cables[vni] = cfg.Networks[vni].EdgeCable
 		p, err := planNetwork(vni, cfg.Networks[vni], ul.Attrs().MTU, cfg.LocalIP)
 		if err == nil {
 			err = d.ensureNetwork(p, ul, cfg.LocalIP)
@@ -135,6 +137,9 @@ func (d *Dataplane) Set(cfg Config) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("set network %d: %w", vni, err))
 		}
+	}
+	if err := d.removeCables(cables); err != nil {
+		errs = append(errs, err)
 	}
 	inUse, err := d.removeNetworks(keep)
 	if err != nil {

@@ -15,11 +15,24 @@
 //     on; it is a port of the bridge with bridge-port learning off;
 //   - one veth pair per pod interface: the host end sbv<11 hex> (see
 //     HostIfName) is a port of the bridge, the other end lives in the pod's
-//     network namespace under the name the runtime asked for.
+//     network namespace under the name the runtime asked for;
+//   - on the cluster's gateway node, for a network with EdgeCable, an edge
+//     cable: a veth pair sbe<VNI> - sbn<VNI> in the node's namespace.
+//     sbe<VNI> is a plain port of the bridge; sbn<VNI> (EdgeCableName) is
+//     left up and without a master for the edge device (switchboard-edge,
+//     hostNetwork on the same node), which enslaves it to its own bridge
+//     and carries the segment to other clusters. Set never changes the
+//     master of sbn<VNI>. An edge cable is not a pod port: LocalPorts,
+//     PodPorts and RemoveOrphans ignore it, and it does not keep a network
+//     in use.
 //
-// Bridges, VXLAN devices and pod interfaces of a network share its MTU:
-// Network.MTU, or the underlay's MTU minus the VXLAN overhead (50 bytes over
-// IPv4, 70 over IPv6). Nothing bridges or routes between two networks: each
+// Every name is at most 15 characters (IFNAMSIZ-1) for any VNI: sbbr, sbvx,
+// sbe or sbn and the VNI in decimal (at most 8 digits), or sbv and 11 hex
+// digits.
+//
+// Bridges, VXLAN devices, edge cables and pod interfaces of a network share
+// its MTU: Network.MTU, or the underlay's MTU minus the VXLAN overhead (50
+// bytes over IPv4, 70 over IPv6). Nothing bridges or routes between two networks: each
 // has its own bridge and its own VXLAN device, and the bridges carry no
 // address, so the node takes no part in any network's L2 or L3.
 //
@@ -53,8 +66,11 @@
 // underlay, port, learning, proxy) differ is replaced. Set removes stale FDB
 // and neighbour entries, and removes the bridge and VXLAN device of a network
 // that is no longer in the Config only once no pod port is left on its
-// bridge; it reports the networks it kept with a *NetworksInUseError. It
-// touches only devices named with its own prefixes (sbbr, sbvx, sbv).
+// bridge; it reports the networks it kept with a *NetworksInUseError. The
+// edge cable of a network that leaves the Config or loses EdgeCable is
+// removed at once, and so is any edge cable whose network is gone. Set
+// touches only devices named with its own prefixes (sbbr, sbvx, sbv, sbe,
+// sbn).
 //
 // After a restart, a new Dataplane needs no memory of the past: Set with the
 // same Config finds every device and entry in place and changes nothing, so

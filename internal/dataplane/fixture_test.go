@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"switchboard/internal/dataplane"
-	"switchboard/internal/dataplane/internal/netnstest"
+	"switchboard/internal/netnstest"
 )
 
 // The kernel tests build a two-node "cluster" of network namespaces: nodes a
@@ -47,10 +47,11 @@ type pod struct {
 func (p *pod) ip() netip.Addr { return p.spec.IPs[0].Addr() }
 
 type cluster struct {
-	env  *netnstest.Env
-	a, b *node
-	pods []*pod
-	mtu  map[uint32]int // network MTUs to program; 0 = derived
+	env   *netnstest.Env
+	a, b  *node
+	pods  []*pod
+	mtu   map[uint32]int  // network MTUs to program; 0 = derived
+	cable map[uint32]bool // networks with an edge cable
 }
 
 // newCluster builds nodes a and b on an IPv4 underlay and programs both
@@ -63,8 +64,13 @@ func newCluster(t testing.TB) *cluster {
 // newClusterOn is newCluster with the nodes' underlay addresses given.
 func newClusterOn(t testing.TB, ulA, ulB netip.Prefix) *cluster {
 	t.Helper()
-	env := netnstest.New(t)
-	c := &cluster{env: env, mtu: map[uint32]int{}}
+	return newClusterIn(t, netnstest.New(t), ulA, ulB)
+}
+
+// newClusterIn is newClusterOn with the namespaces made by env.
+func newClusterIn(t testing.TB, env *netnstest.Env, ulA, ulB netip.Prefix) *cluster {
+	t.Helper()
+	c := &cluster{env: env, mtu: map[uint32]int{}, cable: map[uint32]bool{}}
 	c.a = &node{name: "a", ns: env.NS("a"), ip: ulA.Addr()}
 	c.b = &node{name: "b", ns: env.NS("b"), ip: ulB.Addr()}
 	netnstest.Veth(t,
@@ -111,7 +117,7 @@ func (c *cluster) addPod(t testing.TB, n *node, name string, vni uint32, ips ...
 func (c *cluster) config(n *node) dataplane.Config {
 	cfg := dataplane.Config{Underlay: "ul0", LocalIP: n.ip, Networks: map[uint32]dataplane.Network{}}
 	for _, vni := range []uint32{red, blue} {
-		cfg.Networks[vni] = dataplane.Network{MTU: c.mtu[vni]}
+		cfg.Networks[vni] = dataplane.Network{MTU: c.mtu[vni], EdgeCable: c.cable[vni] && n == c.a}
 	}
 	for _, p := range c.pods {
 		if p.node == n {

@@ -49,14 +49,31 @@ func TestDevNames(t *testing.T) {
 		{"sbbr+1", 0, "", false},
 		{"sbbr", 0, "", false},
 		{"sbv9524a1c5175", 0, "", false},
+		{"sbe100", 100, "edge-port", true},
+		{"sbn100", 100, "edge-cable", true},
+		{"sbe16777215", MaxVNI, "edge-port", true},
+		{"sbn16777215", MaxVNI, "edge-cable", true},
+		{"sbn16777216", 0, "", false},
+		{"sbe0100", 0, "", false},
+		{"sbn", 0, "", false},
 		{"eth0", 0, "", false},
 	} {
 		vni, kind, ok := parseDevName(tc.name)
 		if vni != tc.vni || kind != tc.kind || ok != tc.ok {
 			t.Errorf("parseDevName(%q) = %d, %q, %t; want %d, %q, %t", tc.name, vni, kind, ok, tc.vni, tc.kind, tc.ok)
 		}
-		if ok && map[string]string{"bridge": bridgeName(vni), "vxlan": vxlanName(vni)}[kind] != tc.name {
+		names := map[string]string{kindBridge: bridgeName(vni), kindVXLAN: vxlanName(vni),
+			kindEdgePort: edgePortName(vni), kindCable: EdgeCableName(vni)}
+		if ok && names[kind] != tc.name {
 			t.Errorf("%q does not round-trip", tc.name)
+		}
+		if ok && isPodPort(tc.name) {
+			t.Errorf("%q, a network device, counts as a pod port", tc.name)
+		}
+	}
+	for _, name := range []string{bridgeName(MaxVNI), vxlanName(MaxVNI), edgePortName(MaxVNI), EdgeCableName(MaxVNI)} {
+		if len(name) > 15 {
+			t.Errorf("%q is longer than IFNAMSIZ-1", name)
 		}
 	}
 }

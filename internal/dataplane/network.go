@@ -13,7 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ensureNetwork converges one network's bridge, VXLAN device and entries.
+// ensureNetwork converges one network's bridge, VXLAN device, entries and,
+// if it has one, edge cable.
 func (d *Dataplane) ensureNetwork(p netPlan, underlay netlink.Link, local netip.Addr) error {
 	br, err := d.ensureBridge(p.vni, p.mtu)
 	if err != nil {
@@ -26,14 +27,20 @@ func (d *Dataplane) ensureNetwork(p netPlan, underlay netlink.Link, local netip.
 	if err := d.syncFDB(vx, p); err != nil {
 		return err
 	}
-	return d.syncNeigh(vx, p)
+	if err := d.syncNeigh(vx, p); err != nil {
+		return err
+	}
+	if p.cable {
+		return d.ensureCable(p.vni, p.mtu, br)
+	}
+	return nil
 }
 
 // ensureBridge makes sure sbbr<vni> is an up bridge with the MTU, without
 // addresses and without multicast snooping.
 func (d *Dataplane) ensureBridge(vni uint32, mtu int) (netlink.Link, error) {
 	name := bridgeName(vni)
-	l, err := d.findLink(name, "bridge")
+	l, err := d.findLink(name, kindBridge)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +221,9 @@ func (d *Dataplane) fixDevice(l netlink.Link, mtu int) error {
 	return nil
 }
 
-// ourDevices are the bridge and VXLAN devices of one network, either nil.
-type ourDevices struct{ br, vx netlink.Link }
+// ourDevices are the devices of one network, any of them nil: bridge,
+// VXLAN device and the two ends of the edge cable.
+type ourDevices struct{ br, vx, port, cable netlink.Link }
 
 // listNetworks returns this package's devices by VNI, and every link.
 func (d *Dataplane) listNetworks() (map[uint32]*ourDevices, []netlink.Link, error) {
@@ -232,17 +240,23 @@ func (d *Dataplane) listNetworks() (map[uint32]*ourDevices, []netlink.Link, erro
 		if nets[vni] == nil {
 			nets[vni] = &ourDevices{}
 		}
-		if kind == "bridge" {
+		switch kind {
+		case kindBridge:
 			nets[vni].br = l
-		} else {
+		case kindVXLAN:
 			nets[vni].vx = l
+		case kindEdgePort:
+			nets[vni].port = l
+		case kindCable:
+			nets[vni].cable = l
 		}
 	}
 	return nets, links, nil
 }
 
-// ports returns the names of br's ports other than its VXLAN device: the
-// host ends of pod interfaces.
+// ports returns the names of br's ports other than the package's own
+// devices (its VXLAN device and edge cable): the host ends of pod
+// interfaces.
 func ports(br netlink.Link, links []netlink.Link) []string {
 	var out []string
 	for _, l := range links {
@@ -250,7 +264,7 @@ func ports(br netlink.Link, links []netlink.Link) []string {
 		if a.MasterIndex != br.Attrs().Index {
 			continue
 		}
-		if _, kind, ok := parseDevName(a.Name); ok && kind == "vxlan" {
+		if _, _, ok := parseDevName(a.Name); ok {
 			continue
 		}
 		out = append(out, a.Name)
@@ -302,11 +316,15 @@ func (d *Dataplane) removeNetwork(vni uint32, n *ourDevices, links []netlink.Lin
 			return ps, nil
 		}
 	}
-	for _, l := range []netlink.Link{n.vx, n.br} {
+	for _, l := range []netlink.Link{n.port, n.cable, n.vx, n.br} {
 		if l == nil {
 			continue
 		}
-		if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
+		err := d.h.LinkDel(l)
+		if isNotFound(err) {
+			continue // e.g. the cable, gone with its peer
+		}
+		if err != nil {
 			return nil, fmt.Errorf("delete %q: %w", l.Attrs().Name, err)
 		}
 		d.log.Info("deleted device", "vni", vni, "dev", l.Attrs().Name)

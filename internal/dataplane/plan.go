@@ -24,6 +24,7 @@ type fdbEntry struct {
 type netPlan struct {
 	vni   uint32
 	mtu   int
+	cable bool               // the network has an edge cable
 	self  []fdbEntry         // VXLAN FDB, sorted: remote MACs and one all-zeros entry per remote node
 	local []mac              // static bridge FDB entries towards the VXLAN port, sorted
 	neigh map[netip.Addr]mac // neighbour entries on the VXLAN device
@@ -31,7 +32,7 @@ type netPlan struct {
 
 // planNetwork validates a network and computes its desired state.
 func planNetwork(vni uint32, n Network, underlayMTU int, local netip.Addr) (netPlan, error) {
-	p := netPlan{vni: vni, neigh: map[netip.Addr]mac{}}
+	p := netPlan{vni: vni, cable: n.EdgeCable, neigh: map[netip.Addr]mac{}}
 	mtu, err := deriveMTU(n.MTU, underlayMTU, local)
 	if err != nil {
 		return p, err

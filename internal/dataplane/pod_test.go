@@ -14,7 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"switchboard/internal/dataplane"
-	"switchboard/internal/dataplane/internal/netnstest"
+	"switchboard/internal/netnstest"
 )
 
 // podLinks returns the names of n's host-side pod interfaces.

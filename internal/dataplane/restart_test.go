@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/internal/dataplane/internal/netnstest"
+	"switchboard/internal/netnstest"
 )
 
 // TestRestart: an agent restart is a new Dataplane on the same kernel state.

@@ -28,13 +28,13 @@ func link(t *testing.T, n *node, name string) netlink.Link {
 	return l
 }
 
-// watch records the link and neighbour notifications of n's bridges and
-// VXLAN devices until the returned function is called.
+// watch records the link and neighbour notifications of n's bridges, VXLAN
+// devices and edge cables until the returned function is called.
 func watch(t *testing.T, n *node) func() []string {
 	t.Helper()
 	ours := map[int]string{}
 	for name, idx := range linkIndexes(t, n) {
-		if strings.HasPrefix(name, "sbbr") || strings.HasPrefix(name, "sbvx") {
+		if !strings.HasPrefix(name, "sbv") || strings.HasPrefix(name, "sbvx") { // all but pod ports
 			ours[idx] = name
 		}
 	}

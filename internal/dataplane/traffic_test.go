@@ -8,7 +8,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"switchboard/internal/dataplane/internal/netnstest"
+	"switchboard/internal/netnstest"
 )
 
 // TestTraffic proves with real packets that red pods on different nodes

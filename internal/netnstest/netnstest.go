@@ -30,22 +30,30 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// Env names the namespaces of one test: "sbdp<4 hex>-<name>".
+// Env names the namespaces of one test: "<kind><4 hex>-<name>", e.g.
+// "sbdp1a2b-a".
 type Env struct {
 	t      testing.TB
 	prefix string
 }
 
-// New returns an Env with a fresh random prefix; it skips the test unless
-// it runs as root.
+// New returns an Env whose namespaces start with "sbdp" and a fresh random
+// suffix; it skips the test unless it runs as root.
 func New(t testing.TB) *Env {
+	t.Helper()
+	return NewPrefixed(t, "sbdp")
+}
+
+// NewPrefixed is New with the namespaces starting with kind (e.g. "sbe")
+// instead of "sbdp", so that each package's tests are recognisable.
+func NewPrefixed(t testing.TB, kind string) *Env {
 	t.Helper()
 	RequireRoot(t)
 	b := make([]byte, 2)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
 	}
-	return &Env{t: t, prefix: "sbdp" + hex.EncodeToString(b) + "-"}
+	return &Env{t: t, prefix: kind + hex.EncodeToString(b) + "-"}
 }
 
 // NS is a named network namespace under /run/netns.

@@ -1,0 +1,50 @@
+// Package tunnel carries the Ethernet segments of inter-cluster links
+// between edge devices across the WAN. For each link a Tunnel makes one
+// kernel network device, the link's tunnel port, which the edge enslaves to
+// the link's bridge: frames the bridge sends into the port reach the remote
+// edges, and frames from them come out of it.
+//
+// VXLAN is the only implementation so far. The interface is what the edge
+// needs and no more, so that WireGuard can go under it (VXLAN over a
+// WireGuard device, say) without the edge changing.
+package tunnel
+
+import (
+	"net"
+	"net/netip"
+)
+
+// Tunnel makes and removes the tunnel ports of links. Implementations are
+// not safe for concurrent use; the edge serialises its calls.
+type Tunnel interface {
+	// Overhead is the number of bytes the tunnel adds to each frame on the
+	// WAN: a link's MTU is at most the WAN device's MTU minus it.
+	Overhead() int
+	// Ensure makes the port of link p.ID exist, match p, be up, and hold
+	// exactly p's forwarding entries; it changes only what differs and
+	// returns the port's device name. It may be called many times with the
+	// same Port.
+	Ensure(p Port) (dev string, err error)
+	// Remove deletes the port of link id; a port that does not exist is
+	// success.
+	Remove(id uint32) error
+	// IDs returns the links that have a port in the kernel, whoever asked
+	// for them, so that the edge can remove those it no longer wants.
+	IDs() ([]uint32, error)
+}
+
+// Port is the desired tunnel port of one link.
+type Port struct {
+	ID      uint32   // the link's inter-cluster ID (the VNI on the WAN)
+	MTU     int      // of the port device
+	Remotes []Remote // the remote edges of the link
+}
+
+// Remote is one remote edge of a link.
+type Remote struct {
+	Endpoint netip.Addr         // its WAN address
+	MACs     []net.HardwareAddr // members behind it, when known
+}
+
+// MaxID is the largest link ID: VXLAN network identifiers have 24 bits.
+const MaxID = 1<<24 - 1
