@@ -1,0 +1,53 @@
+package v1alpha1
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// AnnotationAuthorizations is the pod annotation where the operator, in
+// inter-cluster mode, records its decision for each ext-vnet network the pod
+// asks for; the agent attaches the pod to such a network only while the
+// decision there allows it. Its value is a JSON object keyed by
+// "<namespace>/<network>", each value a PodAuthorization. Users do not write
+// it: a pod that sets it itself gains nothing, as the operator replaces it
+// and the agent checks the IDCO's authorization ID against it (see
+// docs/inter-cluster.md).
+const AnnotationAuthorizations = "switchboard.dev/authorizations"
+
+// PodAuthorization is the decision on one pod joining one ext-vnet network.
+// +kubebuilder:object:generate=false
+type PodAuthorization struct {
+	// Allowed is true while the pod may be attached.
+	Allowed bool `json:"allowed"`
+	// Reason is empty when allowed, else a token reason (Forged, Expired,
+	// ...) or an IDCO or operator reason (NotInAccessList, NoToken,
+	// RevokedKey, ...).
+	Reason string `json:"reason,omitempty"`
+	// Detail is a sentence saying what is wrong and how to fix it.
+	Detail string `json:"detail,omitempty"`
+	// User the token was signed by, when known.
+	User string `json:"user,omitempty"`
+	// ID of the IDCO's authorization, when allowed.
+	ID string `json:"id,omitempty"`
+	// Expires is when the authorization ends (the token's expiry).
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+// AuthorizationKey is the key of network namespace/name in the annotation.
+func AuthorizationKey(namespace, name string) string { return namespace + "/" + name }
+
+// PodAuthorizations reads the annotation from a pod's annotations; a pod
+// without it has none.
+func PodAuthorizations(annotations map[string]string) (map[string]PodAuthorization, error) {
+	v, ok := annotations[AnnotationAuthorizations]
+	if !ok || v == "" {
+		return map[string]PodAuthorization{}, nil
+	}
+	out := map[string]PodAuthorization{}
+	if err := json.Unmarshal([]byte(v), &out); err != nil {
+		return nil, fmt.Errorf("annotation %s is not a JSON object of decisions: %w", AnnotationAuthorizations, err)
+	}
+	return out, nil
+}
