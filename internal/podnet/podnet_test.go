@@ -1,0 +1,35 @@
+package podnet
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		name, ann string
+		want      []Ref
+		err       bool
+	}{
+		{"empty", "", nil, false},
+		{"name", "blue", []Ref{{"p", "blue"}}, false},
+		{"short list", "blue, q/red@r1,blue@b2", []Ref{{"p", "blue"}, {"q", "red"}}, false},
+		{"json", `[{"name":"blue"},{"name":"red","namespace":"q","ips":["10.0.0.1/24"]}]`, []Ref{{"p", "blue"}, {"q", "red"}}, false},
+		{"json without name", `[{"namespace":"q"}]`, nil, true},
+		{"bad json", `[{"name":`, nil, true},
+		{"empty item", "blue,,red", nil, true},
+	} {
+		got, err := Networks(tc.ann, "p")
+		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: Networks(%q) = %v, %v; want %v, error %v", tc.name, tc.ann, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestParseKeepsRequests(t *testing.T) {
+	got, err := Parse(`q/seed@s1`)
+	want := []Selection{{Name: "seed", Namespace: "q", Interface: "s1"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse = %+v, %v; want %+v", got, err, want)
+	}
+}
