@@ -33,7 +33,16 @@ type PodAuthorization struct {
 	ID string `json:"id,omitempty"`
 	// Expires is when the authorization ends (the token's expiry).
 	Expires *time.Time `json:"expires,omitempty"`
+	// PodUID is the UID of the pod the decision was made for. A decision
+	// for another UID (an annotation copied from a template) is no
+	// decision for this pod.
+	PodUID string `json:"podUID,omitempty"`
 }
+
+// ConditionNetworksAuthorized is the pod condition the operator sets in
+// inter-cluster mode: True when every ext-vnet network the pod asks for
+// allows it, False with the first refusal's reason otherwise.
+const ConditionNetworksAuthorized = "switchboard.dev/NetworksAuthorized"
 
 // AuthorizationKey is the key of network namespace/name in the annotation.
 func AuthorizationKey(namespace, name string) string { return namespace + "/" + name }

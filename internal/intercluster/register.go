@@ -27,7 +27,7 @@ type Registrar struct {
 	certDir  string // one subdirectory of client certificates per provider
 
 	mu      sync.Mutex
-	clients map[string]*client.Client // by provider name and domain
+	clients map[v1alpha1.Provider]*client.Client
 }
 
 // NewRegistrar returns a Registrar for cluster, whose edge runs on edgeNode,
@@ -42,7 +42,7 @@ func NewRegistrar(cluster, edgeNode, certDir string) (*Registrar, error) {
 	if st, err := os.Stat(certDir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("provider certificate directory %q is not readable (%v): mount the certificates from \"switchboard-idco enrol\" there, one subdirectory per provider name", certDir, err)
 	}
-	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[string]*client.Client{}}, nil
+	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[v1alpha1.Provider]*client.Client{}}, nil
 }
 
 // Cluster is this cluster's name.
@@ -53,7 +53,7 @@ func (r *Registrar) Client(p *v1alpha1.Provider) (*client.Client, error) {
 	if p == nil {
 		return nil, errors.New("spec.provider is not set: an ext-vnet network names its IDCO (name and domain)")
 	}
-	key := p.Name + "\x00" + p.Domain
+	key := *p
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.clients[key]; ok {
@@ -66,6 +66,17 @@ func (r *Registrar) Client(p *v1alpha1.Provider) (*client.Client, error) {
 	}
 	r.clients[key] = c
 	return c, nil
+}
+
+// inUse returns the providers that Client has made a client for.
+func (r *Registrar) inUse() []v1alpha1.Provider {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]v1alpha1.Provider, 0, len(r.clients))
+	for p := range r.clients {
+		out = append(out, p)
+	}
+	return out
 }
 
 // Register records net (which must have its VNI) with its provider and

@@ -88,5 +88,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	if err := nads.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up networkattachmentdefinition controller: %w", err)
 	}
+	// A Registrar with controllers of its own (package intercluster's pod
+	// authorization and revocation watcher) adds them too.
+	if s, ok := cfg.InterCluster.(interface{ SetupWithManager(ctrl.Manager) error }); ok {
+		if err := s.SetupWithManager(mgr); err != nil {
+			return err
+		}
+	}
 	return nil
 }

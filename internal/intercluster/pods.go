@@ -1,0 +1,222 @@
+package intercluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"switchboard/api/v1alpha1"
+	"switchboard/internal/podnet"
+)
+
+// Reasons of the events on pods.
+const (
+	ReasonNetworkAuthorized    = "NetworkAuthorized"
+	ReasonAuthorizationRefused = "NetworkAuthorizationRefused"
+	ReasonProviderUnreachable  = "ProviderUnreachable"
+	ReasonNetworkAccessRevoked = "NetworkAccessRevoked"
+)
+
+// PodReconciler decides, once per pod and ext-vnet network it asks for,
+// whether the pod may join: it finds the pod's token, checks it against
+// this cluster's access list and asks the network's provider. It records
+// the decision in the pod's switchboard.dev/authorizations annotation, an
+// event and the pod's NetworksAuthorized condition. Decisions are not
+// remade, except NoToken (the pod may name its Secret later) and
+// decisions made for another pod UID.
+type PodReconciler struct {
+	// Client reads pod metadata and Networks from the cache and writes.
+	Client client.Client
+	// APIReader reads pods and Secrets from the API server: Secrets are
+	// not cached, and a decision must see the pod's latest annotations.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	Providers *Registrar
+	// Watcher, if set, learns of the providers in use.
+	Watcher *Watcher
+}
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;delete
+
+// Reconcile decides what is undecided for one pod and converges its
+// condition.
+func (r *PodReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	meta := podMeta()
+	if err := r.Client.Get(ctx, req.NamespacedName, meta); err != nil {
+		if apierrors.IsNotFound(err) && r.Watcher != nil {
+			return ctrl.Result{}, r.Watcher.ReleasePod(ctx, req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	nets, err := extNetworks(ctx, r.Client, meta)
+	if err != nil || len(nets) == 0 {
+		return ctrl.Result{}, err
+	}
+	var pod corev1.Pod
+	if err := r.APIReader.Get(ctx, req.NamespacedName, &pod); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !pod.DeletionTimestamp.IsZero() || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return ctrl.Result{}, nil
+	}
+	auths, err := v1alpha1.PodAuthorizations(pod.Annotations)
+	if err != nil {
+		logf.FromContext(ctx).Info("replacing malformed annotation", "pod", req.String(), "err", err.Error())
+		auths = map[string]v1alpha1.PodAuthorization{}
+	}
+	var (
+		changed     []string
+		unreachable error
+	)
+	for _, n := range nets {
+		key := n.ref.String()
+		old, ok := auths[key]
+		if ok && old.PodUID == string(pod.UID) && old.Reason != ReasonNoToken {
+			continue
+		}
+		d, err := r.decide(ctx, &pod, n.ref, n.net)
+		if err != nil {
+			r.Recorder.Eventf(&pod, corev1.EventTypeWarning, ReasonProviderUnreachable,
+				"network %s: no decision: %v; retrying", key, err)
+			unreachable = errors.Join(unreachable, err)
+			continue
+		}
+		if ok && old.PodUID == d.PodUID && old.Reason == d.Reason && old.Detail == d.Detail {
+			continue // NoToken still
+		}
+		auths[key] = d
+		changed = append(changed, key)
+		if d.Allowed && r.Watcher != nil {
+			r.Watcher.Use(*n.net.Spec.Provider)
+		}
+	}
+	if len(changed) > 0 {
+		if err := patchAuthorizations(ctx, r.Client, &pod, auths); err != nil {
+			return ctrl.Result{}, err
+		}
+		for _, key := range changed {
+			r.event(&pod, key, auths[key])
+		}
+	}
+	keys := make([]string, 0, len(nets))
+	for _, n := range nets {
+		keys = append(keys, n.ref.String())
+	}
+	if err := syncCondition(ctx, r.Client, &pod, keys, auths); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, unreachable
+}
+
+func (r *PodReconciler) event(pod *corev1.Pod, key string, d v1alpha1.PodAuthorization) {
+	if d.Allowed {
+		r.Recorder.Eventf(pod, corev1.EventTypeNormal, ReasonNetworkAuthorized,
+			"network %s: user %q authorized (authorization %s)", key, d.User, d.ID)
+		return
+	}
+	r.Recorder.Eventf(pod, corev1.EventTypeWarning, ReasonAuthorizationRefused, "network %s: %s: %s", key, d.Reason, d.Detail)
+}
+
+// extNetwork is an ext-vnet Network a pod asks for.
+type extNetwork struct {
+	ref podnet.Ref
+	net *v1alpha1.Network
+}
+
+// extNetworks returns the ext-vnet Networks the pod's annotation names.
+// Networks that do not exist (yet) are left out: the Network watch brings
+// the pod back when they appear.
+func extNetworks(ctx context.Context, reader client.Reader, pod client.Object) ([]extNetwork, error) {
+	refs, err := podnet.Networks(pod.GetAnnotations()[podnet.Annotation], pod.GetNamespace())
+	if err != nil {
+		return nil, nil // the agent reports a malformed annotation
+	}
+	var out []extNetwork
+	for _, ref := range refs {
+		var net v1alpha1.Network
+		err := reader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &net)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get network %s: %w", ref, err)
+		}
+		if net.Spec.Type == v1alpha1.ExtVNet && net.Spec.Provider != nil {
+			out = append(out, extNetwork{ref: ref, net: &net})
+		}
+	}
+	return out, nil
+}
+
+// SetupWithManager watches the metadata of pods that carry the networks
+// annotation (others never reach Reconcile) and ext-vnet Networks, whose
+// appearance brings back the pods that name them.
+func (r *PodReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	// A deleted pod matters only if it had decisions to release.
+	has := func(key string) func(client.Object) bool {
+		return func(o client.Object) bool { _, ok := o.GetAnnotations()[key]; return ok }
+	}
+	hasNetworks := predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return has(podnet.Annotation)(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return has(podnet.Annotation)(e.ObjectNew) },
+		DeleteFunc:  func(e event.DeleteEvent) bool { return has(v1alpha1.AnnotationAuthorizations)(e.Object) },
+		GenericFunc: func(e event.GenericEvent) bool { return has(podnet.Annotation)(e.Object) },
+	}
+	isExt := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		n, ok := o.(*v1alpha1.Network)
+		return ok && n.Spec.Type == v1alpha1.ExtVNet
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("podauthorization").
+		For(&corev1.Pod{}, builder.OnlyMetadata, builder.WithPredicates(hasNetworks)).
+		Watches(&v1alpha1.Network{}, handler.EnqueueRequestsFromMapFunc(r.networkToPods), builder.WithPredicates(isExt)).
+		Complete(r)
+}
+
+// networkToPods lists the pods (from the cache) whose annotation names net.
+func (r *PodReconciler) networkToPods(ctx context.Context, net client.Object) []reconcile.Request {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+	if err := r.Client.List(ctx, list); err != nil {
+		logf.FromContext(ctx).Error(err, "list pods for network", "network", client.ObjectKeyFromObject(net).String())
+		return nil
+	}
+	want := podnet.Ref{Namespace: net.GetNamespace(), Name: net.GetName()}
+	var reqs []reconcile.Request
+	for _, p := range list.Items {
+		v, ok := p.Annotations[podnet.Annotation]
+		if !ok {
+			continue
+		}
+		if refs, err := podnet.Networks(v, p.Namespace); err == nil && slices.Contains(refs, want) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+		}
+	}
+	return reqs
+}
+
+func podMeta() *metav1.PartialObjectMetadata {
+	p := &metav1.PartialObjectMetadata{}
+	p.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	return p
+}

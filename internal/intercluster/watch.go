@@ -1,0 +1,166 @@
+package intercluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/record"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"switchboard/api/v1alpha1"
+	"switchboard/internal/idco"
+)
+
+// Watcher follows this cluster's authorizations at every provider in use
+// (a manager Runnable, so it runs on the leader only). For each provider
+// one goroutine long-polls the IDCO; on every answer it turns the pods'
+// decisions whose authorization ended into refusals (revokeEntry), and
+// releases the authorizations whose pod is gone. The first poll of each
+// provider does not wait, and every answer is applied as a whole, so a
+// restart misses nothing.
+type Watcher struct {
+	// Client reads pod metadata and Networks from the cache.
+	Client client.Client
+	// APIReader reads pods and Attachments from the API server.
+	APIReader client.Reader
+	Recorder  record.EventRecorder
+	Providers *Registrar
+	// Wait is how long one long poll waits for a change; 0 means 30s.
+	Wait time.Duration
+	// Grace is how long an authorization may be active for a pod that
+	// exists but does not carry it (a decision being written, or a
+	// recreated pod) before it is released; 0 means 15s.
+	Grace time.Duration
+
+	once sync.Once
+	use  chan v1alpha1.Provider
+}
+
+func (w *Watcher) init() { w.once.Do(func() { w.use = make(chan v1alpha1.Provider, 64) }) }
+
+// Use makes sure provider p is watched. It never blocks; a provider it
+// drops is found by the next scan of the Networks.
+func (w *Watcher) Use(p v1alpha1.Provider) {
+	w.init()
+	select {
+	case w.use <- p:
+	default:
+	}
+}
+
+// Start watches every provider that an ext-vnet Network names, and those
+// passed to Use, until ctx ends.
+func (w *Watcher) Start(ctx context.Context) error {
+	w.init()
+	log := logf.FromContext(ctx).WithName("authorization-watcher")
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	running := map[v1alpha1.Provider]bool{}
+	start := func(p v1alpha1.Provider) {
+		if !running[p] {
+			running[p] = true
+			wg.Go(func() { w.watch(ctx, log.WithValues("provider", p.Name), p) })
+		}
+	}
+	scan := func() {
+		var nets v1alpha1.NetworkList
+		if err := w.Client.List(ctx, &nets); err != nil {
+			log.Error(err, "list networks")
+			return
+		}
+		for _, n := range nets.Items {
+			if n.Spec.Type == v1alpha1.ExtVNet && n.Spec.Provider != nil {
+				start(*n.Spec.Provider)
+			}
+		}
+	}
+	scan()
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case p := <-w.use:
+			start(p)
+		case <-t.C:
+			scan()
+		}
+	}
+}
+
+// watch long-polls provider p until ctx ends. Errors are retried with a
+// backoff of up to 30s, from the same revision, without waiting.
+func (w *Watcher) watch(ctx context.Context, log logr.Logger, p v1alpha1.Provider) {
+	cluster := w.Providers.Cluster()
+	var since int64
+	wait, backoff := time.Duration(0), time.Second
+	pending := map[string]time.Time{}
+	for ctx.Err() == nil {
+		err := func() error {
+			c, err := w.Providers.Client(&p)
+			if err != nil {
+				return err
+			}
+			l, err := c.Authorizations(ctx, cluster, since, wait)
+			if err != nil {
+				return fmt.Errorf("poll authorizations of cluster %q: %w", cluster, err)
+			}
+			if err := w.apply(ctx, p, l, pending); err != nil {
+				return err
+			}
+			since = l.Revision
+			return nil
+		}()
+		if err == nil {
+			wait, backoff = w.wait(), time.Second
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error(err, "watch authorizations; retrying", "after", backoff)
+		wait = 0
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (w *Watcher) wait() time.Duration {
+	if w.Wait > 0 {
+		return w.Wait
+	}
+	return 30 * time.Second
+}
+
+func (w *Watcher) grace() time.Duration {
+	if w.Grace > 0 {
+		return w.Grace
+	}
+	return 15 * time.Second
+}
+
+// explain says what an ended authorization means for the pod's owner.
+func explain(provider string, a idco.Authorization) string {
+	why := map[string]string{
+		"RevokedKey":               "the signing key of user %q was revoked at the provider; register a new key, sign a new token and recreate the pod",
+		idco.ReasonNotInAccessList: "a cluster's access list no longer holds user %q or their key; ask that network owner to add it back",
+		idco.ReasonNoPermission:    "user %q lost the provider's permission for this network; ask the IDCO admin to grant it again",
+		"Expired":                  "the token of user %q expired; sign a new one and recreate the pod",
+		idco.ReasonReleased:        "the authorization of user %q was released",
+		"Superseded":               "the pod of user %q was authorized again",
+		"":                         "the provider no longer holds the authorization of user %q (it ended while the operator was not watching); recreate the pod with a valid token",
+	}[a.RevokedReason]
+	if why == "" {
+		why = "the provider ended the authorization of user %q"
+	}
+	return fmt.Sprintf("provider %q ended authorization %s: %s", provider, a.ID, fmt.Sprintf(why, a.User))
+}
