@@ -5,6 +5,10 @@
 // The IDCO records the registration and connects nothing until a pod is
 // authorized.
 //
+// It also decides whether pods may join such networks (PodReconciler) and
+// carries the providers' revocations to the pods (Watcher); see "Authorizing
+// pods" in docs/inter-cluster.md.
+//
 // Providers are reached over HTTPS with the client certificate that
 // "switchboard-idco enrol" issued to this cluster: one directory per
 // provider name under the operator's certificate directory, holding
