@@ -11,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Dataplane programs one node's network namespace. It is safe for concurrent
@@ -42,7 +43,7 @@ func New(opts ...Option) (*Dataplane, error) {
 		o(d)
 	}
 	if d.ns == "" {
-		h, err := netlink.NewHandle()
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
 			return nil, fmt.Errorf("open netlink: %w", err)
 		}
@@ -64,7 +65,7 @@ func handleAt(path string) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
 	}
 	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh)
+	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("open netlink in %q: %w", path, err)
 	}

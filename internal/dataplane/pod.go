@@ -102,7 +102,9 @@ func openPodNS(path string) (*podNS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
 	}
-	h, err := netlink.NewHandleAt(fd)
+	// Only the route family: a handle for every family (the default) opens
+	// three sockets, each entering the namespace and leaving it again.
+	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
 	if err != nil {
 		fd.Close()
 		return nil, fmt.Errorf("open netlink in %q: %w", path, err)

@@ -59,6 +59,11 @@ func NetworkSpecFromConfig(config string) (spec v1alpha1.NetworkSpec, ours bool,
 	if spec.Type, err = kindToType(kind); err != nil {
 		return spec, true, err
 	}
+	if spec.Type == v1alpha1.ExtVNet {
+		if err := extVNetFromSeed(kind[string(v1alpha1.ExtVNet)], &spec); err != nil {
+			return spec, true, err
+		}
+	}
 	if raw, ok := generic["ipam"]; ok && !isNull(raw) {
 		var s seedIPAM
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -117,4 +122,36 @@ func firstSet(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// seedExtVNet is the "kind": {"ext-vnet": ...} object of seed 000.
+type seedExtVNet struct {
+	Provider *struct {
+		Name   string `json:"name"`
+		Domain string `json:"domain"`
+	} `json:"provider"`
+	AccessList []struct {
+		User      string `json:"user"`
+		PublicKey string `json:"public-key"`
+	} `json:"accessList"`
+}
+
+// extVNetFromSeed copies the provider and the access list of a seed
+// ext-vnet definition into spec.
+func extVNetFromSeed(raw json.RawMessage, spec *v1alpha1.NetworkSpec) error {
+	var s seedExtVNet
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf(`spec.config: "kind.ext-vnet" must be an object with "provider": {"name", "domain"} and "accessList": [{"user", "public-key"}]: %w`, err)
+	}
+	if s.Provider == nil || s.Provider.Name == "" || s.Provider.Domain == "" {
+		return errors.New(`spec.config: "kind.ext-vnet.provider" needs "name" and "domain" (the IDCO's name and its host:port)`)
+	}
+	spec.Provider = &v1alpha1.Provider{Name: s.Provider.Name, Domain: s.Provider.Domain}
+	for i, e := range s.AccessList {
+		if e.User == "" || e.PublicKey == "" {
+			return fmt.Errorf(`spec.config: "kind.ext-vnet.accessList[%d]" needs "user" and "public-key" (PEM)`, i)
+		}
+		spec.AccessList = append(spec.AccessList, v1alpha1.AccessEntry{User: e.User, PublicKey: e.PublicKey})
+	}
+	return nil
 }

@@ -41,9 +41,11 @@ func TestSeedNADBecomesANetwork(t *testing.T) {
 	userNAD(t, ns, "seed-intra", seedVNet)
 	userNAD(t, ns, "seed-pool", `{"cniVersion":"0.3.0","type":"switchboard","ipam":{"subnet":"10.90.0.0/24","gateway":"10.90.0.1","ranges":[{"start":"10.90.0.10","end":"10.90.0.99"}],"exclude":["10.90.0.50"]}}`)
 
-	net := waitCondition(t, ns, "seed-ext", v1alpha1.ConditionReady, v1alpha1.ReasonUnsupportedType)
-	if net.Spec.Type != v1alpha1.ExtVNet || net.Spec.IPAM != nil {
-		t.Errorf("network from the ext-vnet seed NAD: spec %+v, want type ext-vnet, pure L2", net.Spec)
+	// Its provider, "example", cannot be reached: registration fails, and
+	// says so, but the Network is there with the seed's provider.
+	net := waitCondition(t, ns, "seed-ext", v1alpha1.ConditionReady, v1alpha1.ReasonRegistrationFailed)
+	if net.Spec.Type != v1alpha1.ExtVNet || net.Spec.IPAM != nil || net.Spec.Provider == nil || *net.Spec.Provider != (v1alpha1.Provider{Name: "idco", Domain: "example"}) {
+		t.Errorf("network from the ext-vnet seed NAD: spec %+v, want type ext-vnet, pure L2, provider idco/example", net.Spec)
 	}
 	// Deleting the NAD deletes the Network: envtest runs no garbage
 	// collector, so check the ownerReference that lets the real one do it.
