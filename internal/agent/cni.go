@@ -119,10 +119,23 @@ func networkRef(conf *cnirpc.NetConf, podNamespace string) (ns, name string) {
 	return podNamespace, conf.Name
 }
 
-// admit checks that the pod may join the network and that the network is usable.
-func admit(n *sbv1.Network, pod sbv1.PodRef) error {
-	if t := n.Spec.Type; t != "" && t != sbv1.VNet {
-		return badRequest(fmt.Sprintf("network %s/%s has type %q, which this version does not support: use type vnet", n.Namespace, n.Name, t))
+// admit checks that the pod may join the network and that the network is
+// usable; for an ext-vnet network it waits for the operator's decision (see
+// awaitAuthorization).
+func (a *Agent) admit(ctx context.Context, n *sbv1.Network, pod sbv1.PodRef) error {
+	if err := admitNetwork(n, pod); err != nil {
+		return err
+	}
+	if n.Spec.Type == sbv1.ExtVNet {
+		return a.awaitAuthorization(ctx, n, pod)
+	}
+	return nil
+}
+
+// admitNetwork is admit's part that needs nothing but the network.
+func admitNetwork(n *sbv1.Network, pod sbv1.PodRef) error {
+	if t := n.Spec.Type; t != "" && t != sbv1.VNet && t != sbv1.ExtVNet {
+		return badRequest(fmt.Sprintf("network %s/%s has type %q, which this version does not support: use type vnet or ext-vnet", n.Namespace, n.Name, t))
 	}
 	if pod.Namespace != n.Namespace && !shared(n, pod.Namespace) {
 		return badRequest(fmt.Sprintf("pods of namespace %s may not join network %s/%s: add %q to the network's spec.sharedWith", pod.Namespace, n.Namespace, n.Name, pod.Namespace))
@@ -145,7 +158,7 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 		a.podEvent(ctx, req, err)
 		return nil, err
 	}
-	if err := admit(t.network, t.pod); err != nil {
+	if err := a.admit(ctx, t.network, t.pod); err != nil {
 		a.podEvent(ctx, req, err)
 		return nil, err
 	}

@@ -89,7 +89,8 @@ func (a *Agent) gc(ctx context.Context, req cnirpc.Request) error {
 	for i := range atts {
 		s := atts[i].Spec
 		ns, name := networkRef(conf, atts[i].Namespace)
-		if atts[i].Namespace != ns || s.Network != name || valid[[2]string{s.ContainerID, s.Interface}] {
+		// Edge attachments are no runtime's: the runtime never lists them.
+		if s.IsEdge() || atts[i].Namespace != ns || s.Network != name || valid[[2]string{s.ContainerID, s.Interface}] {
 			continue
 		}
 		if err := a.dp.DelPod(s.ContainerID, "", s.Interface); err != nil {

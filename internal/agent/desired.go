@@ -13,6 +13,14 @@ import (
 // every Network that has an attachment on this node, with every attachment
 // of that network on another node as a remote. It is a pure function of its
 // inputs, so an agent that restarts computes the same answer.
+//
+// Edge attachments (role Edge, made by switchboard-edge on the gateway
+// node) count as members: a local one gives the network its edge cable,
+// on this node even when no pod is here; one on another node makes that
+// node a flood-only remote, as the cable has no MAC of its own. Networks of
+// type ext-vnet are flooded (dataplane.Network.Flood): their members in
+// other clusters are known to no agent, so ARP and ND for them must reach
+// the gateway instead of being answered (or dropped) by the VXLAN proxy.
 func desired(node string, base dataplane.Config, networks []sbv1.Network, attachments []sbv1.Attachment) dataplane.Config {
 	type key struct{ ns, name string }
 	vnis := map[key]sbv1.Network{}
@@ -22,10 +30,12 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 			vnis[key{n.Namespace, n.Name}] = n
 		}
 	}
-	local := map[key]bool{}
+	local, edge := map[key]bool{}, map[key]bool{}
 	for _, a := range attachments {
 		if a.Spec.Node == node {
-			local[key{a.Namespace, a.Spec.Network}] = true
+			k := key{a.Namespace, a.Spec.Network}
+			local[k] = true
+			edge[k] = edge[k] || a.Spec.IsEdge()
 		}
 	}
 	cfg := dataplane.Config{Underlay: base.Underlay, LocalIP: base.LocalIP, Networks: map[uint32]dataplane.Network{}}
@@ -34,7 +44,11 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 		if !ok {
 			continue
 		}
-		cfg.Networks[uint32(n.Status.VNI)] = dataplane.Network{MTU: int(n.Spec.MTU)}
+		cfg.Networks[uint32(n.Status.VNI)] = dataplane.Network{
+			MTU:       int(n.Spec.MTU),
+			EdgeCable: edge[k],
+			Flood:     n.Spec.Type == sbv1.ExtVNet,
+		}
 	}
 	// Sorted for a stable order, so that identical inputs give identical configs.
 	sorted := append([]sbv1.Attachment(nil), attachments...)
@@ -65,11 +79,16 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 }
 
 // remote converts an attachment on another node; ones without a usable
-// node address or MAC are skipped (they cannot be forwarded to yet).
+// node address, and pod interfaces without a usable MAC, are skipped (they
+// cannot be forwarded to yet). An edge attachment is a flood-only remote:
+// its node, without MAC or addresses.
 func remote(a sbv1.Attachment) (dataplane.Remote, bool) {
 	nodeIP, err := netip.ParseAddr(a.Spec.NodeIP)
 	if err != nil {
 		return dataplane.Remote{}, false
+	}
+	if a.Spec.IsEdge() {
+		return dataplane.Remote{NodeIP: nodeIP}, true
 	}
 	mac, err := net.ParseMAC(a.Spec.MAC)
 	if err != nil {

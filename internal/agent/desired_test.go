@@ -32,7 +32,14 @@ func att(ns, name, network, node, nodeIP, mac string, ips ...string) sbv1.Attach
 func render(c dataplane.Config) string {
 	var lines []string
 	for vni, n := range c.Networks {
-		lines = append(lines, fmt.Sprintf("vni %d mtu %d", vni, n.MTU))
+		line := fmt.Sprintf("vni %d mtu %d", vni, n.MTU)
+		if n.EdgeCable {
+			line += " cable"
+		}
+		if n.Flood {
+			line += " flood"
+		}
+		lines = append(lines, line)
 		for _, r := range n.Remotes {
 			lines = append(lines, fmt.Sprintf("vni %d remote %s %s %v", vni, r.NodeIP, r.MAC, r.IPs))
 		}
@@ -93,14 +100,14 @@ func TestAdmit(t *testing.T) {
 		{"t3", nil, ""},
 		{"t2", nil, `add "t2" to the network's spec.sharedWith`},
 		{"t2", func(n *sbv1.Network) { n.Spec.SharedWith = []string{"*"} }, ""},
-		{"t1", func(n *sbv1.Network) { n.Spec.Type = sbv1.VLink }, "use type vnet"},
+		{"t1", func(n *sbv1.Network) { n.Spec.Type = sbv1.VLink }, "use type vnet or ext-vnet"},
 		{"t1", func(n *sbv1.Network) { n.Status.VNI = 0 }, "not ready yet"},
 	} {
 		c := n.DeepCopy()
 		if tc.mod != nil {
 			tc.mod(c)
 		}
-		err := admit(c, sbv1.PodRef{Namespace: tc.podNS, Name: "p"})
+		err := admitNetwork(c, sbv1.PodRef{Namespace: tc.podNS, Name: "p"})
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("pod in %s: got %v, want %q", tc.podNS, err, tc.want)
 		}

@@ -78,7 +78,9 @@ func (a *Agent) collectOrphans(ctx context.Context) error {
 		}
 		want := make(map[string]bool, len(atts))
 		for _, at := range atts {
-			want[dataplane.HostIfName(at.Spec.ContainerID, at.Spec.Interface)] = true
+			if !at.Spec.IsEdge() { // the edge cable is not a pod port
+				want[dataplane.HostIfName(at.Spec.ContainerID, at.Spec.Interface)] = true
+			}
 		}
 		return want, nil
 	}
@@ -107,6 +109,8 @@ func (a *Agent) collectOrphans(ctx context.Context) error {
 // then died with its agent, whose runtime gave up on the sandbox (so no DEL
 // will come while the pod itself lives on). Attachments are listed before
 // interfaces, so an ADD that completes in between is seen with its interface.
+// Edge attachments have no pod interface by design: they are never
+// collected here (the operator removes them when the edge's pod is gone).
 func (a *Agent) collectStaleAttachments(ctx context.Context) {
 	atts, err := a.nodeAttachments(ctx)
 	if err != nil {
@@ -120,7 +124,7 @@ func (a *Agent) collectStaleAttachments(ctx context.Context) {
 	}
 	for i := range atts {
 		s := atts[i].Spec
-		if ports[dataplane.HostIfName(s.ContainerID, s.Interface)] || a.inFlight(s.ContainerID, s.Interface) {
+		if s.IsEdge() || ports[dataplane.HostIfName(s.ContainerID, s.Interface)] || a.inFlight(s.ContainerID, s.Interface) {
 			continue
 		}
 		if err := a.client.Delete(ctx, &atts[i]); err != nil && !apierrors.IsNotFound(err) {

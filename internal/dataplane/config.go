@@ -31,13 +31,32 @@ type Network struct {
 	// never changes the master of sbn<VNI>, so it does not fight the edge.
 	// Without EdgeCable, Set removes the pair.
 	EdgeCable bool
+
+	// Flood turns the VXLAN device's ARP/ND proxy off. With the proxy on
+	// (the default) the device answers ARP requests and neighbour
+	// solicitations for the remotes' addresses itself and drops those for
+	// any other address, which is right while every member is a Remote.
+	// A network with members that no Remote describes (an inter-cluster
+	// network: the pods of other clusters are behind the gateway's edge
+	// cable) needs Flood, so that requests for unknown addresses reach
+	// every member node, the gateway included, by head-end replication,
+	// and the answer comes back from the member itself. Exact FDB entries
+	// for the remotes' MACs stay; so do the neighbour entries, unused.
+	// Changing Flood replaces the VXLAN device.
+	Flood bool
 }
 
-// Remote is one pod interface on another node.
+// Remote is one member on another node: a pod interface, or a node to
+// flood to.
 type Remote struct {
-	NodeIP netip.Addr       // the other node's underlay (VTEP) address
-	MAC    net.HardwareAddr // the pod interface's MAC
-	IPs    []netip.Addr     // the pod interface's addresses; may be empty
+	NodeIP netip.Addr // the other node's underlay (VTEP) address
+	// MAC of the pod interface. Nil makes the remote flood-only: its node
+	// gets broadcast, unknown unicast and multicast (an all-zeros FDB
+	// entry) and nothing else, e.g. a gateway node whose only member is
+	// the edge cable, which has no MAC of its own. A flood-only remote
+	// has no IPs.
+	MAC net.HardwareAddr
+	IPs []netip.Addr // the pod interface's addresses; may be empty
 }
 
 const (
@@ -158,7 +177,7 @@ func (c Config) clone() Config {
 				IPs:    append([]netip.Addr(nil), r.IPs...),
 			}
 		}
-		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs, EdgeCable: n.EdgeCable}
+		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs, EdgeCable: n.EdgeCable, Flood: n.Flood}
 	}
 	return out
 }

@@ -12,7 +12,7 @@
 //     snooping off, so broadcast and multicast reach every port;
 //   - a VXLAN device sbvx<VNI>: id VNI, UDP port 4789, local = the node's
 //     underlay address, dev = the underlay interface, learning off and proxy
-//     on; it is a port of the bridge with bridge-port learning off;
+//     on (off for a network with Flood); it is a port of the bridge with bridge-port learning off;
 //   - one veth pair per pod interface: the host end sbv<11 hex> (see
 //     HostIfName) is a port of the bridge, the other end lives in the pod's
 //     network namespace under the name the runtime asked for;
@@ -55,7 +55,21 @@
 // Broadcast, unknown unicast and multicast use head-end replication: one
 // all-zeros-MAC FDB entry per remote node that has members in the network,
 // appended (NLM_F_APPEND) so the VXLAN device sends one copy to each of
-// those nodes and to no other.
+// those nodes and to no other. A Remote without a MAC is flood-only: its
+// node gets that entry and nothing else (the gateway node, whose member is
+// the edge cable).
+//
+// # Inter-cluster networks: Flood
+//
+// The proxy is right while every member is a Remote, and wrong for a
+// network that spans clusters: the pods of the other clusters are behind
+// the gateway's edge cable and no agent knows their addresses, so a pod on
+// another node could never resolve them. A Network with Flood has a VXLAN
+// device with proxy off: ARP requests and neighbour solicitations for any
+// address are flooded like other broadcast and multicast, to every member
+// node, the gateway included, whose bridge sends them through the cable;
+// the answer comes back from the member itself. Exact FDB entries for the
+// remotes' MACs stay, so unicast to known members is still never flooded.
 //
 // # Convergence
 //

@@ -80,7 +80,7 @@ func wantVXLAN(p netPlan, underlay netlink.Link, local netip.Addr) *netlink.Vxla
 		SrcAddr:      net.IP(local.Unmap().AsSlice()),
 		Port:         VXLANPort,
 		Learning:     false,
-		Proxy:        true,
+		Proxy:        !p.flood,
 	}
 }
 

@@ -25,6 +25,7 @@ type netPlan struct {
 	vni   uint32
 	mtu   int
 	cable bool               // the network has an edge cable
+	flood bool               // the VXLAN device's ARP/ND proxy is off
 	self  []fdbEntry         // VXLAN FDB, sorted: remote MACs and one all-zeros entry per remote node
 	local []mac              // static bridge FDB entries towards the VXLAN port, sorted
 	neigh map[netip.Addr]mac // neighbour entries on the VXLAN device
@@ -32,7 +33,7 @@ type netPlan struct {
 
 // planNetwork validates a network and computes its desired state.
 func planNetwork(vni uint32, n Network, underlayMTU int, local netip.Addr) (netPlan, error) {
-	p := netPlan{vni: vni, cable: n.EdgeCable, neigh: map[netip.Addr]mac{}}
+	p := netPlan{vni: vni, cable: n.EdgeCable, flood: n.Flood, neigh: map[netip.Addr]mac{}}
 	mtu, err := deriveMTU(n.MTU, underlayMTU, local)
 	if err != nil {
 		return p, err
@@ -47,6 +48,13 @@ func planNetwork(vni uint32, n Network, underlayMTU int, local netip.Addr) (netP
 		}
 		if node == local.Unmap() {
 			return p, invalidf("remote node IP %q is the local IP", r.NodeIP)
+		}
+		if len(r.MAC) == 0 { // flood-only
+			if len(r.IPs) > 0 {
+				return p, invalidf("flood-only remote on node %q has IPs %v: give its MAC, or no IPs", node, r.IPs)
+			}
+			nodes[node] = true
+			continue
 		}
 		m, err := unicastMAC(r.MAC)
 		if err != nil {

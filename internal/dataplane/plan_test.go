@@ -63,11 +63,38 @@ func TestPlanNetwork(t *testing.T) {
 		{"missing node IP", []Remote{{MAC: macB1}}, "node IP"},
 		{"the local node", []Remote{{NodeIP: local, MAC: macB1}}, "local IP"},
 		{"multicast pod IP", []Remote{{NodeIP: nodeB, MAC: macB1, IPs: addrs("224.0.0.1")}}, "unicast"},
+		{"flood-only with IPs", []Remote{{NodeIP: nodeB, IPs: addrs("10.0.0.1")}}, "flood-only"},
+		{"flood-only on the local node", []Remote{{NodeIP: local}}, "local IP"},
 	} {
 		_, err := planNetwork(100, Network{Remotes: tc.remotes}, 1500, local)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want ErrInvalid saying %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestPlanFloodOnly: a remote without a MAC makes its node a head-end
+// replication target and nothing else; the other remotes keep their exact
+// entries; Flood turns the proxy off.
+func TestPlanFloodOnly(t *testing.T) {
+	p, err := planNetwork(100, Network{Flood: true, Remotes: []Remote{
+		{NodeIP: nodeC}, // e.g. the gateway, member through its edge cable
+		{NodeIP: nodeB, MAC: macB1, IPs: addrs("10.0.0.21")},
+		{NodeIP: nodeB}, // flood-only on a node that has pods too: one all-zeros entry
+	}}, 1500, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range p.self {
+		got = append(got, e.MAC.String()+" "+e.Dst.String())
+	}
+	want := "00:00:00:00:00:00 198.18.200.2|00:00:00:00:00:00 198.18.200.3|02:00:00:00:0b:01 198.18.200.2"
+	if strings.Join(got, "|") != want {
+		t.Errorf("self entries:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+	if len(p.local) != 1 || p.local[0] != m(macB1) || len(p.neigh) != 1 || !p.flood {
+		t.Errorf("plan: %+v; want one local MAC, one neighbour, flood", p)
 	}
 }
 

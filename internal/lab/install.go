@@ -14,7 +14,19 @@ import (
 const (
 	AgentImage    = "switchboard.local/switchboard-agent:dev"
 	OperatorImage = "switchboard.local/switchboard-operator:dev"
+	EdgeImage     = "switchboard.local/switchboard-edge:dev"
 )
+
+// EdgeImageSpec is the image of switchboard-edge (config/deploy/edge.yaml),
+// built like the others from bin. Install does not build or install it yet:
+// the edge needs each cluster's IDCO certificates and provider addresses.
+func EdgeImageSpec(bin string) image.Spec {
+	return image.Spec{
+		Ref:        EdgeImage,
+		Files:      []image.File{{Path: "/usr/local/bin/switchboard-edge", Source: filepath.Join(bin, "switchboard-edge"), Mode: 0o755}},
+		Entrypoint: []string{"/usr/local/bin/switchboard-edge"},
+	}
+}
 
 // componentImages are the archives Install builds and imports.
 func componentImages(bin string) map[string]image.Spec {

@@ -1,0 +1,175 @@
+// Command switchboard-edge is Switchboard's edge device: it runs on a
+// cluster's gateway node (host network, NET_ADMIN), serves one or more
+// IDCOs and carries their inter-cluster networks across the WAN. See
+// package switchboard/internal/edgectl for the loop and internal/edge for
+// the kernel side.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/edge"
+	"switchboard/internal/edgectl"
+	idcoclient "switchboard/internal/idco/client"
+)
+
+type options struct {
+	cluster, node, nodeIP  string
+	wanIP, wanDevice       string
+	wanPort                uint
+	providers              providerFlags
+	certs                  string
+	metricsAddr, probeAddr string
+}
+
+// providerFlags is the repeatable --provider name=host:port.
+type providerFlags []string
+
+func (p *providerFlags) String() string     { return strings.Join(*p, ",") }
+func (p *providerFlags) Set(v string) error { *p = append(*p, v); return nil }
+
+func main() {
+	var o options
+	flag.StringVar(&o.cluster, "cluster-name", "", "this cluster's name, as enrolled with the providers")
+	flag.StringVar(&o.node, "node-name", os.Getenv("NODE_NAME"), "this gateway node's name (env NODE_NAME)")
+	flag.StringVar(&o.nodeIP, "node-ip", os.Getenv("NODE_IP"), "this node's underlay address, where the other nodes' agents flood to (env NODE_IP)")
+	flag.StringVar(&o.wanIP, "wan-ip", "", "the gateway's WAN address, advertised to the providers; empty: the one address of --wan-device")
+	flag.StringVar(&o.wanDevice, "wan-device", "", "the interface holding the WAN address; empty: the one holding --wan-ip")
+	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels, the same on every edge; 0: 4790")
+	flag.Var(&o.providers, "provider", "an IDCO to serve, name=host:port (repeatable); its client certificates are in --idco-certs/<name>")
+	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":9290", "Prometheus metrics address")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":9291", "/healthz and /readyz address")
+	flag.Parse()
+
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+	if err := run(ctrl.SetupSignalHandler(), o, log); err != nil {
+		log.Error("edge stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	var wanIP, nodeIP netip.Addr
+	var err error
+	if o.wanIP != "" {
+		if wanIP, err = netip.ParseAddr(o.wanIP); err != nil {
+			return fmt.Errorf("--wan-ip %q: %w", o.wanIP, err)
+		}
+	}
+	if nodeIP, err = netip.ParseAddr(o.nodeIP); err != nil {
+		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", o.nodeIP, err)
+	}
+	if o.wanPort > 65535 {
+		return fmt.Errorf("--wan-port %d: use 1-65535, or 0 for 4790", o.wanPort)
+	}
+	wanIP, wanDev, err := edgectl.FindWAN(wanIP, o.wanDevice)
+	if err != nil {
+		return err
+	}
+	providers, err := parseProviders(o.providers, o.certs, o.cluster)
+	if err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes client config: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := sbv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	kube, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	e, err := edge.New(edge.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c, err := edgectl.New(edgectl.Options{
+		Cluster: o.cluster,
+		Local:   edgectl.Local{Node: o.node, WAN: wanIP, WANDevice: wanDev, WANPort: uint16(o.wanPort)},
+		NodeIP:  nodeIP,
+		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
+			UID: os.Getenv("POD_UID")},
+		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg,
+	})
+	if err != nil {
+		return err
+	}
+	serve(ctx, log, o.metricsAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	health := http.NewServeMux()
+	health.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	health.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := c.Ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	serve(ctx, log, o.probeAddr, health)
+	log.Info("starting edge", "cluster", o.cluster, "node", o.node, "wan", wanIP.String(), "wanDevice", wanDev, "providers", o.providers.String())
+	return c.Run(ctx)
+}
+
+// parseProviders reads the --provider flags into clients using the
+// certificates in certs/<name>.
+func parseProviders(flags []string, certs, cluster string) ([]edgectl.Provider, error) {
+	var out []edgectl.Provider
+	for _, f := range flags {
+		name, addr, ok := strings.Cut(f, "=")
+		if !ok || name == "" || addr == "" {
+			return nil, fmt.Errorf("--provider %q: want name=host:port", f)
+		}
+		dir := filepath.Join(certs, name)
+		c, err := idcoclient.NewFromDir("https://"+addr, dir)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate for provider %q in %s: %w; enrol this cluster with \"switchboard-idco enrol --cluster %s\" and mount the result there", name, dir, err, cluster)
+		}
+		out = append(out, edgectl.Provider{Name: name, IDCO: c})
+	}
+	return out, nil
+}
+
+// serve runs an HTTP server on addr until ctx ends; "" or "0" disables it.
+func serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) {
+	if addr == "" || addr == "0" {
+		return
+	}
+	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "addr", addr, "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+	}()
+}

@@ -1,0 +1,88 @@
+package dataplane_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/dataplane"
+	"switchboard/internal/netnstest"
+)
+
+// TestFloodReachesBeyondEdge: on an inter-cluster network, a pod on a node
+// without the edge cable (b) resolves and pings an address that exists only
+// behind the gateway's (a) cable. Node a has no pod on the network: b knows
+// it as a flood-only remote. With the ARP proxy on (Flood unset) b's VXLAN
+// device drops the ARP request for the unknown address, so nothing answers;
+// with Flood the request is flooded to a and crosses the cable.
+func TestFloodReachesBeyondEdge(t *testing.T) {
+	c := newClusterIn(t, netnstest.NewPrefixed(t, "sbx"),
+		netip.MustParsePrefix("198.18.202.1/24"), netip.MustParsePrefix("198.18.202.2/24"))
+	c.cable[red] = true
+	set := func(flood bool) {
+		t.Helper()
+		for _, n := range []*node{c.a, c.b} {
+			cfg := c.config(n)
+			nw := cfg.Networks[red]
+			nw.Flood = flood
+			if n == c.b {
+				nw.Remotes = append(nw.Remotes, dataplane.Remote{NodeIP: c.a.ip}) // a's edge cable
+			}
+			cfg.Networks[red] = nw
+			if err := n.dp.Set(cfg); err != nil {
+				t.Fatalf("set node %s: %v", n.name, err)
+			}
+		}
+	}
+	set(false)
+	redB := c.addPod(t, c.b, "red", red, "10.100.0.12/24")
+	blueB := c.addPod(t, c.b, "blue", blue, "10.100.0.22/24")
+	set(false)
+
+	// A stand-in for the edge on a: its bridge joins sbn100 and a veth to
+	// "far", a host of another cluster with an address in red's subnet.
+	far := c.env.NS("far")
+	netnstest.Veth(t,
+		netnstest.End{NS: c.a.ns, Name: "testfar0"},
+		netnstest.End{NS: far, Name: "eth0", Addr: netip.MustParsePrefix("10.100.0.99/24")})
+	edgeBr := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "testedge0"}}
+	if err := c.a.h.LinkAdd(edgeBr); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sbn100", "testfar0"} {
+		if err := c.a.h.LinkSetMaster(link(t, c.a, name), edgeBr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.a.h.LinkSetUp(edgeBr); err != nil {
+		t.Fatal(err)
+	}
+	farIP := netip.MustParseAddr("10.100.0.99")
+
+	if got := redB.ns.Ping(t, farIP, 2, "1"); got != 0 {
+		t.Errorf("with the ARP proxy on, red pod on b reached %s: %d replies; want the request dropped", farIP, got)
+	}
+	set(true)
+	if v, ok := link(t, c.b, "sbvx100").(*netlink.Vxlan); !ok || v.Proxy {
+		t.Errorf("sbvx100 on b: %+v, want a VXLAN device with proxy off", v)
+	}
+	// The pod's first attempt, made with the proxy on, left its neighbour
+	// entry failed: the first request of this ping may be lost while the
+	// entry is probed again, more so on a loaded machine.
+	if got := redB.ns.Ping(t, farIP, 5, "2"); got == 0 {
+		t.Errorf("red pod on b -> beyond a's edge cable: no reply to 5 pings")
+	}
+	if got := redB.ns.Ping(t, farIP, 3, "2"); got != 3 {
+		t.Errorf("red pod on b -> beyond a's edge cable: %d/3 replies", got)
+	}
+	if got := blueB.ns.Ping(t, farIP, 2, "1"); got != 0 {
+		t.Errorf("blue pod on b reached red's edge cable: %d replies", got)
+	}
+	// Idempotent: a second Set with Flood changes no device.
+	before := linkIndexes(t, c.b)
+	set(true)
+	if after := linkIndexes(t, c.b); after["sbvx100"] != before["sbvx100"] {
+		t.Errorf("sbvx100 recreated by an identical Set: index %d, was %d", after["sbvx100"], before["sbvx100"])
+	}
+}
