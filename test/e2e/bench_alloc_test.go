@@ -1,0 +1,616 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard/internal/lab"
+	"switchboard/internal/lab/kube"
+	"switchboard/internal/lab/toolchain"
+)
+
+// allocPods is how many pods each round creates at once.
+const allocPods = 200
+
+const (
+	// wbKubeconfig is where the Whereabouts plugin finds its kubeconfig on
+	// every node, the path its own daemonset install uses.
+	wbKubeconfig = "/etc/cni/net.d/whereabouts.d/whereabouts.kubeconfig"
+	// wbFlatFile is Whereabouts's flat configuration file on every node.
+	wbFlatFile  = "/etc/cni/net.d/whereabouts.d/whereabouts.conf"
+	wbNamespace = "bench-wb"
+	sbNamespace = "bench-alloc"
+)
+
+// allocResult is what one round of allocPods pods measured.
+type allocResult struct {
+	ipam      string
+	create    time.Duration   // the one kubectl create of every pod
+	perPod    []time.Duration // from the create to each pod's address, sorted
+	all       time.Duration   // from the create to the last pod's address, or the round's time limit
+	complete  bool            // every pod had its address within the round's time limit
+	addresses int             // distinct addresses over all pods
+	dups      int             // pods whose address another pod also has
+	delete    time.Duration   // from the delete to every pod gone
+	left      int             // allocations left once every pod was gone
+	settle    time.Duration   // from every pod gone to every sandbox torn down
+}
+
+// BenchmarkAllocate200Pods: 200 pods created at once on cluster a, 100 per
+// node, each with one secondary interface: on a Switchboard Network with
+// pool IPAM, and on a bridge network with Whereabouts v0.9.2 (built from
+// the Go module proxy, its CRDs from its module source) as the IPAM, the
+// peer in the same lab and run. It measures from the create to every pod
+// having its address, counts duplicate addresses (any fails the run), then
+// deletes the pods and checks that the pool is whole again.
+func BenchmarkAllocate200Pods(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
+	defer cancel()
+	k, err := kube.New(handle, "a")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cleanupWhereabouts(k) })
+	if err := setupWhereabouts(ctx, k); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		_, _ = k.Kubectl(ctx, "", "delete", "namespace", sbNamespace, "--ignore-not-found", "--wait=true", "--timeout=4m")
+	})
+	if err := k.Apply(ctx, benchNamespace(sbNamespace)+"---\n"+network(sbNamespace, "allocnet", "{cidr: 10.89.0.0/16}", "")); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", sbNamespace, "--for=condition=Ready", "network/allocnet", "--timeout=60s"); err != nil {
+		b.Fatal(err)
+	}
+	// The peer gets a time limit rather than failing the run: if it cannot
+	// address every pod within it, that is its result (how many it did).
+	wb := allocRound{k: k, ipam: "whereabouts", ns: wbNamespace, network: "wbnet", left: whereaboutsLeft, limit: 10 * time.Minute}
+	sb := allocRound{k: k, ipam: "switchboard", ns: sbNamespace, network: "allocnet", left: attachmentsLeft, limit: 15 * time.Minute, mustFinish: true}
+	b.ResetTimer()
+	for i := range b.N {
+		// Switchboard first, then alternating: a round also waits for the
+		// nodes to have torn down every sandbox of the round before (see
+		// settle), so the order should not matter; if it does, a second
+		// iteration shows it.
+		rounds := []allocRound{sb, wb}
+		if i%2 == 1 {
+			rounds = []allocRound{wb, sb}
+		}
+		res := map[string]allocResult{}
+		printAllocHeader()
+		for _, r := range rounds {
+			got, err := r.run(ctx)
+			printAllocRow(got)
+			if err != nil {
+				b.Fatalf("%s: %v", r.ipam, err)
+			}
+			res[r.ipam] = got
+		}
+		b.StopTimer()
+		printAllocRatio(res["whereabouts"], res["switchboard"])
+		if !res["switchboard"].complete {
+			b.Fatalf("switchboard: only %d of %d pods had an address within the limit", len(res["switchboard"].perPod), allocPods)
+		}
+		for _, r := range res {
+			if r.dups > 0 {
+				b.Fatalf("%s: %d pods share an address with another pod", r.ipam, r.dups)
+			}
+		}
+		if res["switchboard"].left > 0 {
+			b.Fatalf("switchboard: %d Attachments left after every pod was deleted", res["switchboard"].left)
+		}
+		b.ReportMetric(res["switchboard"].all.Seconds(), "sb-all-addressed-s")
+		b.ReportMetric(res["whereabouts"].all.Seconds(), "wb-all-addressed-s")
+		b.StartTimer()
+	}
+}
+
+func printAllocHeader() {
+	fmt.Printf("Allocation, %d pods created at once on cluster a (half per node), seconds from the create:\n", allocPods)
+	fmt.Printf("  %-12s %7s %9s %8s %8s %9s %9s %10s %8s %6s %7s\n", "ipam", "create", "addressed", "p50", "p99", "all", "distinct", "duplicates", "delete", "left", "settle")
+}
+
+// printAllocRow prints a round's figures as soon as it ends, also when it
+// failed part-way.
+func printAllocRow(r allocResult) {
+	all := fmt.Sprintf("%.1f", r.all.Seconds())
+	if !r.complete {
+		all = ">" + all
+	}
+	// p50 and p99 are over every pod: a pod without an address by the
+	// limit counts as the limit, so they are lower bounds then.
+	fmt.Printf("  %-12s %7.1f %9d %8.1f %8.1f %9s %9d %10d %8.1f %6d %7.1f\n", r.ipam, r.create.Seconds(), len(r.perPod),
+		pct(r.padded(), .5).Seconds(), pct(r.padded(), .99).Seconds(), all, r.addresses, r.dups, r.delete.Seconds(), r.left, r.settle.Seconds())
+}
+
+func printAllocRatio(wb, sb allocResult) {
+	bound := ""
+	if !wb.complete {
+		bound = "< "
+	}
+	fmt.Printf("  ratio switchboard/whereabouts: all addressed %s%.2f, p50 %s%.2f\n", bound, sb.all.Seconds()/wb.all.Seconds(),
+		bound, pct(sb.padded(), .5).Seconds()/pct(wb.padded(), .5).Seconds())
+}
+
+// padded is perPod with the round's limit for every pod left without an
+// address.
+func (r allocResult) padded() []time.Duration {
+	p := slices.Clone(r.perPod)
+	for len(p) < allocPods {
+		p = append(p, r.all)
+	}
+	return p
+}
+
+// allocRound creates allocPods pods on one network, measures, and deletes them.
+type allocRound struct {
+	k       *kube.Cluster
+	ipam    string
+	ns      string
+	network string
+	limit   time.Duration // how long to wait for every pod's address
+	// mustFinish makes running out of time an error; otherwise the round
+	// reports the pods addressed by then.
+	mustFinish bool
+	// left counts the allocations left in the IPAM's own store.
+	left func(ctx context.Context, k *kube.Cluster) (int, error)
+}
+
+func (r allocRound) run(ctx context.Context) (allocResult, error) {
+	res := allocResult{ipam: r.ipam}
+	base, err := sandboxCount(ctx)
+	if err != nil {
+		return res, err
+	}
+	w, err := watchAddresses(ctx, r.k, r.ns)
+	if err != nil {
+		return res, err
+	}
+	defer w.stop()
+	start := time.Now()
+	if _, err := r.k.Kubectl(ctx, allocManifest(r.ns, r.network, handle.Clusters[0].Nodes[:2]), "create", "-f", "-"); err != nil {
+		return res, err
+	}
+	res.create = time.Since(start)
+	seen, err := w.wait(ctx, time.Until(start.Add(r.limit)))
+	if err != nil && !errors.Is(err, errTimeLimit) {
+		return res, err
+	}
+	res.complete = err == nil
+	for _, at := range seen {
+		res.perPod = append(res.perPod, at.Sub(start))
+	}
+	slices.Sort(res.perPod)
+	res.all = r.limit
+	if res.complete {
+		res.all = res.perPod[len(res.perPod)-1]
+	}
+	w.stop()
+	if !res.complete && r.mustFinish {
+		return res, fmt.Errorf("only %d of %d pods had an address within %s", len(res.perPod), allocPods, r.limit)
+	}
+
+	// The addresses as the pods have them now, read once more.
+	ips, err := podAddresses(ctx, r.k, r.ns)
+	if err != nil {
+		return res, err
+	}
+	if res.complete && len(ips) != allocPods {
+		return res, fmt.Errorf("%d of %d pods have an address on net1", len(ips), allocPods)
+	}
+	count := map[string]int{}
+	for _, ip := range ips {
+		count[ip]++
+	}
+	res.addresses = len(count)
+	for _, n := range count {
+		if n > 1 {
+			res.dups += n
+		}
+	}
+
+	start = time.Now()
+	if _, err := r.k.Kubectl(ctx, "", "delete", "pods", "-n", r.ns, "-l", "app=alloc", "--wait=false"); err != nil {
+		return res, err
+	}
+	if _, err := r.k.Kubectl(ctx, "", "wait", "-n", r.ns, "--for=delete", "pods", "-l", "app=alloc", "--timeout=10m"); err != nil {
+		return res, err
+	}
+	res.delete = time.Since(start)
+	// A pod object goes once its containers have stopped; the runtime tears
+	// its sandbox down (CNI DEL) after that. Wait for every node to be back
+	// to its sandbox count from before the round, so that the next round
+	// does not pay for this one's teardown.
+	start = time.Now()
+	for deadline := start.Add(10 * time.Minute); ; time.Sleep(2 * time.Second) {
+		n, err := sandboxCount(ctx)
+		if err != nil {
+			return res, err
+		}
+		if n <= base {
+			break
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%d sandboxes left 10 minutes after the pods were gone (%d before the round)", n-base, base)
+		}
+	}
+	res.settle = time.Since(start)
+	// Then count what is left in the IPAM's own store.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Second) {
+		if res.left, err = r.left(ctx, r.k); err != nil {
+			return res, err
+		}
+		if res.left == 0 || time.Now().After(deadline) {
+			return res, nil
+		}
+	}
+}
+
+// sandboxCount counts the pod network namespaces (cni-*, made by
+// containerd for each sandbox) on cluster a's nodes.
+func sandboxCount(ctx context.Context) (int, error) {
+	n := 0
+	for _, node := range handle.Clusters[0].Nodes {
+		cmd, err := handle.ExecCmd(ctx, node.Name, "ls", "/var/run/netns")
+		if err != nil {
+			return 0, err
+		}
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("list network namespaces of %s: %w", node.Name, err)
+		}
+		for _, name := range strings.Fields(string(out)) {
+			if strings.HasPrefix(name, "cni-") {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// allocManifest is a List of allocPods sleeping testbox pods on network,
+// pinned alternately to the given nodes, so that both IPAMs get the same
+// split and the scheduler is out of the measurement.
+func allocManifest(ns, network string, nodes []lab.Node) string {
+	var s strings.Builder
+	s.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for i := range allocPods {
+		fmt.Fprintf(&s, `- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: alloc-%03d
+    namespace: %s
+    labels: {app: alloc}
+    annotations: {k8s.v1.cni.cncf.io/networks: %s}
+  spec:
+    nodeName: %s
+    terminationGracePeriodSeconds: 0
+    containers: [{name: box, image: %s, imagePullPolicy: Never, args: [sleep, "3600"]}]
+`, i, ns, network, nodes[i%len(nodes)].Name, lab.TestboxImage)
+	}
+	return s.String()
+}
+
+// podMeta is the part of a Pod the allocation benchmark reads.
+type podMeta struct {
+	Metadata struct {
+		Name        string            `json:"name"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+}
+
+// net1Address returns the pod's first address on net1 from its Multus
+// network-status annotation, or "".
+func net1Address(p podMeta) string {
+	raw := p.Metadata.Annotations["k8s.v1.cni.cncf.io/network-status"]
+	if raw == "" {
+		return ""
+	}
+	var st []kube.NetworkStatus
+	if json.Unmarshal([]byte(raw), &st) != nil {
+		return ""
+	}
+	for _, s := range st {
+		if s.Interface == "net1" && len(s.IPs) > 0 {
+			return s.IPs[0]
+		}
+	}
+	return ""
+}
+
+// podAddresses lists the net1 address of every pod labelled app=alloc.
+func podAddresses(ctx context.Context, k *kube.Cluster, ns string) (map[string]string, error) {
+	out, err := k.Kubectl(ctx, "", "get", "pods", "-n", ns, "-l", "app=alloc", "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []podMeta `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		return nil, fmt.Errorf("parse pod list: %w", err)
+	}
+	ips := map[string]string{}
+	for _, p := range list.Items {
+		if ip := net1Address(p); ip != "" {
+			ips[p.Metadata.Name] = ip
+		}
+	}
+	return ips, nil
+}
+
+// addressWatch is a kubectl watch on the namespace's pods that notes when
+// each pod first shows an address on net1. It reads the network-status
+// annotation, which Multus writes as soon as the CNI ADD has returned,
+// rather than pod readiness, which also waits for the container to start.
+type addressWatch struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	done   chan error // the decoder's end: nil once every pod is seen
+	mu     sync.Mutex
+	seen   map[string]time.Time // when each pod was first seen addressed
+}
+
+// errTimeLimit says that not every pod had an address in time.
+var errTimeLimit = errors.New("not every pod had an address within the time limit")
+
+// watchAddresses starts the watch and returns once kubectl's watch request
+// has been answered (its -v=6 log says so), so that every event after that
+// is seen as it happens. A watch started from the list never misses an
+// event in between either: kubectl watches from the list's resourceVersion.
+func watchAddresses(ctx context.Context, k *kube.Cluster, ns string) (*addressWatch, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	cmd, err := handle.KubectlCmd(wctx, k.Name, "get", "pods", "-n", ns, "-l", "app=alloc", "--watch", "-o", "json", "-v=6")
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start kubectl watch: %w", err)
+	}
+	w := &addressWatch{cmd: cmd, cancel: cancel, done: make(chan error, 1), seen: map[string]time.Time{}}
+	established := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), "watch=true") && strings.Contains(sc.Text(), "200 OK") {
+				once = true
+				close(established)
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	go func() {
+		dec := json.NewDecoder(stdout)
+		for {
+			var p podMeta
+			if err := dec.Decode(&p); err != nil {
+				w.done <- fmt.Errorf("watch ended with %d of %d pods addressed: %w", len(w.snapshot()), allocPods, err)
+				return
+			}
+			if net1Address(p) == "" {
+				continue
+			}
+			w.mu.Lock()
+			if _, ok := w.seen[p.Metadata.Name]; !ok {
+				w.seen[p.Metadata.Name] = time.Now()
+			}
+			n := len(w.seen)
+			w.mu.Unlock()
+			if n == allocPods {
+				w.done <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case <-established:
+		return w, nil
+	case err := <-w.done:
+		w.stop()
+		return nil, fmt.Errorf("kubectl watch: %w", err)
+	case <-time.After(2 * time.Minute):
+		w.stop()
+		return nil, errors.New("kubectl watch was not established within 2 minutes")
+	}
+}
+
+// snapshot returns a copy of when each pod was first seen addressed.
+func (w *addressWatch) snapshot() map[string]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.seen)
+}
+
+// wait returns when each pod was first seen addressed, once all are. After
+// timeout it returns those seen so far with errTimeLimit.
+func (w *addressWatch) wait(ctx context.Context, timeout time.Duration) (map[string]time.Time, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-w.done:
+		return w.snapshot(), err
+	case <-t.C:
+		return w.snapshot(), errTimeLimit
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// stop ends the kubectl watch; it may be called more than once.
+func (w *addressWatch) stop() {
+	w.cancel()
+	_ = w.cmd.Wait()
+}
+
+// attachmentsLeft counts the Attachments left in the benchmark's namespace.
+func attachmentsLeft(ctx context.Context, k *kube.Cluster) (int, error) {
+	out, err := k.Kubectl(ctx, "", "get", "attachments", "-n", sbNamespace, "-o", "name")
+	if err != nil {
+		return 0, err
+	}
+	return len(strings.Fields(out)), nil
+}
+
+// whereaboutsLeft counts the allocations left in Whereabouts's IPPools
+// (kept in kube-system: the kubeconfig's context names no namespace).
+func whereaboutsLeft(ctx context.Context, k *kube.Cluster) (int, error) {
+	out, err := k.Kubectl(ctx, "", "get", "ippools.whereabouts.cni.cncf.io", "-n", "kube-system", "-o", "json")
+	if err != nil {
+		return 0, err
+	}
+	var list struct {
+		Items []struct {
+			Spec struct {
+				Allocations map[string]json.RawMessage `json:"allocations"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		return 0, fmt.Errorf("parse IPPools: %w", err)
+	}
+	n := 0
+	for _, p := range list.Items {
+		n += len(p.Spec.Allocations)
+	}
+	return n, nil
+}
+
+// whereaboutsCRDs returns the paths of Whereabouts's CRDs in its module
+// source, which the build put in the Go module cache (the CRDs are read
+// from there at run time, never copied into this repository).
+func whereaboutsCRDs(ctx context.Context) ([]string, error) {
+	spec := toolchain.Whereabouts()
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", spec.Module+"@"+spec.Version)
+	cmd.Dir = os.TempDir() // outside any module: nothing of ours is touched
+	cmd.Env = append(append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod"), spec.Env...)
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go mod download %s@%s: %w", spec.Module, spec.Version, err)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return nil, fmt.Errorf("parse go mod download output: %w", err)
+	}
+	if mod.Error != "" || mod.Dir == "" {
+		return nil, fmt.Errorf("go mod download %s@%s: %s", spec.Module, spec.Version, mod.Error)
+	}
+	crds, err := filepath.Glob(filepath.Join(mod.Dir, "doc", "crds", "whereabouts.cni.cncf.io_*.yaml"))
+	if err != nil || len(crds) == 0 {
+		return nil, fmt.Errorf("no CRDs in %s/doc/crds (%v)", mod.Dir, err)
+	}
+	return crds, nil
+}
+
+// setupWhereabouts makes cluster a able to run Whereabouts as an IPAM
+// plugin: its binary in every node's /opt/cni/bin, a kubeconfig for it on
+// every node with the flat configuration file that points to it, its
+// CRDs, and namespace bench-wb with the NetworkAttachmentDefinition wbnet
+// (reference bridge plugin, its own bridge wbbr0, Whereabouts IPAM on
+// 10.88.0.0/16). It is idempotent.
+func setupWhereabouts(ctx context.Context, k *kube.Cluster) error {
+	dir, err := toolchain.Whereabouts().Ensure(ctx, "", os.Stdout)
+	if err != nil {
+		return err
+	}
+	for _, n := range handle.Clusters[0].Nodes {
+		if err := onNode(ctx, n.Name, "install", "-D", "-m", "0755", filepath.Join(dir, "whereabouts"), "/opt/cni/bin/whereabouts"); err != nil {
+			return err
+		}
+		// The lab's admin kubeconfig, for a benchmark: a real install gives
+		// Whereabouts a service account with its own ClusterRole. The
+		// kubeconfig's context has no namespace, so IPPools go to kube-system.
+		if err := onNode(ctx, n.Name, "install", "-D", "-m", "0600", handle.Kubeconfig(k.Name), wbKubeconfig); err != nil {
+			return err
+		}
+	}
+	// v0.9.2 fails every ADD with "config file not found" unless a flat
+	// configuration file exists, as its daemonset install writes one.
+	flat, err := os.CreateTemp("", "whereabouts-*.conf")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(flat.Name())
+	_, err = fmt.Fprintf(flat, `{"datastore":"kubernetes","kubernetes":{"kubeconfig":%q}}`+"\n", wbKubeconfig)
+	if cerr := flat.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write whereabouts flat file: %w", err)
+	}
+	for _, n := range handle.Clusters[0].Nodes {
+		if err := onNode(ctx, n.Name, "install", "-D", "-m", "0644", flat.Name(), wbFlatFile); err != nil {
+			return err
+		}
+	}
+	crds, err := whereaboutsCRDs(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range crds {
+		if _, err := k.Kubectl(ctx, "", "apply", "-f", f); err != nil {
+			return err
+		}
+		names = append(names, "crd/"+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "whereabouts.cni.cncf.io_"), ".yaml")+".whereabouts.cni.cncf.io")
+	}
+	if _, err := k.Kubectl(ctx, "", append([]string{"wait", "--for=condition=Established", "--timeout=60s"}, names...)...); err != nil {
+		return err
+	}
+	conf := fmt.Sprintf(`{"cniVersion":"0.3.1","name":"wbnet","type":"bridge","bridge":"wbbr0",`+
+		`"ipam":{"type":"whereabouts","range":"10.88.0.0/16","kubernetes":{"kubeconfig":%q}}}`, wbKubeconfig)
+	nad := fmt.Sprintf("apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: wbnet, namespace: %s}\nspec:\n  config: '%s'\n", wbNamespace, conf)
+	return k.Apply(ctx, benchNamespace(wbNamespace)+"---\n"+nad)
+}
+
+// cleanupWhereabouts removes what setupWhereabouts made, in an order that
+// lets Whereabouts's DEL run for any pod still there: pods first, then the
+// CRDs, then the files on the nodes. Everything gone already is fine.
+func cleanupWhereabouts(k *kube.Cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	if _, err := k.Kubectl(ctx, "", "delete", "namespace", wbNamespace, "--ignore-not-found", "--wait=true", "--timeout=4m"); err != nil {
+		fmt.Println("cleanup whereabouts:", err)
+	}
+	if crds, err := whereaboutsCRDs(ctx); err == nil {
+		for _, f := range crds {
+			_, _ = k.Kubectl(ctx, "", "delete", "--ignore-not-found", "--wait=true", "--timeout=60s", "-f", f)
+		}
+	}
+	for _, n := range handle.Clusters[0].Nodes {
+		if err := onNode(ctx, n.Name, "rm", "-rf", "/opt/cni/bin/whereabouts", filepath.Dir(wbKubeconfig)); err != nil {
+			fmt.Println("cleanup whereabouts:", err)
+		}
+	}
+}
