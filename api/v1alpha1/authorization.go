@@ -10,10 +10,10 @@ import (
 // inter-cluster mode, records its decision for each ext-vnet network the pod
 // asks for; the agent attaches the pod to such a network only while the
 // decision there allows it. Its value is a JSON object keyed by
-// "<namespace>/<network>", each value a PodAuthorization. Users do not write
-// it: a pod that sets it itself gains nothing, as the operator replaces it
-// and the agent checks the IDCO's authorization ID against it (see
-// docs/inter-cluster.md).
+// "<namespace>/<network>", each value a PodAuthorization. Only the operator
+// should write it; see docs/inter-cluster.md, "Threat model", for what a
+// user who writes it can do until decisions move to an object users cannot
+// write.
 const AnnotationAuthorizations = "switchboard.dev/authorizations"
 
 // PodAuthorization is the decision on one pod joining one ext-vnet network.
