@@ -121,6 +121,30 @@ func labCommand() *cobra.Command {
 	}
 	install.Flags().StringVar(&cfg.ImageBin, "image-bin", "", "directory with the project's binaries (default: this binary's directory)")
 
+	idco := &cobra.Command{
+		Use:   "idco",
+		Short: "Reach the lab's IDCO (a lab of two or more clusters runs one on its WAN)",
+	}
+	idco.AddCommand(&cobra.Command{
+		Use:   "admin -- ARGS...",
+		Short: "Run `switchboard-idco admin ARGS` with the lab's admin certificate (e.g. `lab idco admin -- user-add alice`)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			h, err := lab.Open(cfg)
+			if err != nil {
+				return err
+			}
+			return runAttached(h.IDCOAdminCmd(c.Context(), args...))
+		},
+	}, &cobra.Command{
+		Use:   "restart",
+		Short: "Stop the lab's IDCO and start it again on the same database",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return lab.RestartIDCO(c.Context(), cfg)
+		},
+	})
+
 	demoCmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Play the demo scenario on the running lab, step by step",
@@ -133,7 +157,7 @@ func labCommand() *cobra.Command {
 			return demo.Run(c.Context(), h, os.Stdout)
 		},
 	}
-	cmd.AddCommand(prepare, up, install, down, status, kubectl, exe, demoCmd)
+	cmd.AddCommand(prepare, up, install, down, status, kubectl, exe, idco, demoCmd)
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"switchboard/config"
@@ -18,8 +19,7 @@ const (
 )
 
 // EdgeImageSpec is the image of switchboard-edge (config/deploy/edge.yaml),
-// built like the others from bin. Install does not build or install it yet:
-// the edge needs each cluster's IDCO certificates and provider addresses.
+// built like the others from bin.
 func EdgeImageSpec(bin string) image.Spec {
 	return image.Spec{
 		Ref:        EdgeImage,
@@ -28,9 +28,10 @@ func EdgeImageSpec(bin string) image.Spec {
 	}
 }
 
-// componentImages are the archives Install builds and imports.
-func componentImages(bin string) map[string]image.Spec {
-	return map[string]image.Spec{
+// componentImages are the archives Install builds and imports; the edge's
+// only for a lab in inter-cluster mode.
+func componentImages(bin string, interCluster bool) map[string]image.Spec {
+	m := map[string]image.Spec{
 		"switchboard-agent.tar": {
 			Ref: AgentImage,
 			Files: []image.File{
@@ -45,11 +46,17 @@ func componentImages(bin string) map[string]image.Spec {
 			Entrypoint: []string{"/usr/local/bin/switchboard-operator"},
 		},
 	}
+	if interCluster {
+		m["switchboard-edge.tar"] = EdgeImageSpec(bin)
+	}
+	return m
 }
 
 // Install builds Switchboard's images from the binaries in cfg.ImageBin,
 // imports them into every node, applies the project's manifests (config/)
 // to every cluster and waits for the operator and the agents to be ready.
+// A lab of two or more clusters is installed in inter-cluster mode: it
+// also (re)starts the lab's IDCO and runs the edges (see intercluster.go).
 // Running it again upgrades in place: new images, then a rollout restart.
 func Install(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
@@ -57,11 +64,20 @@ func Install(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	done := l.p.step("images: switchboard-agent, switchboard-operator (from %s)", cfg.ImageBin)
-	err = l.writeImages(componentImages(cfg.ImageBin))
+	images := componentImages(cfg.ImageBin, l.interCluster())
+	done := l.p.step("images: %s (from %s)", strings.Join(imageNames(images), ", "), cfg.ImageBin)
+	err = l.writeImages(images)
 	done(err)
 	if err != nil {
 		return err
+	}
+	if l.interCluster() {
+		done := l.p.step("IDCO %s on the WAN at %s (state in %s)", IDCOProvider, IDCOAddr, idcoPath(l.dir))
+		err := l.installIDCO(ctx)
+		done(err)
+		if err != nil {
+			return err
+		}
 	}
 	for _, c := range l.topo.Clusters {
 		done := l.p.step("%s: import images into %d nodes, apply config/ manifests, wait for the operator and agents", c.Name, len(c.Nodes))
@@ -80,20 +96,33 @@ func (l *lab) installCluster(ctx context.Context, c Cluster) error {
 			return err
 		}
 	}
-	manifests, err := config.Manifests(config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String()})
+	p := config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String()}
+	workloads := []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"}
+	if l.interCluster() {
+		p.InterCluster = l.interClusterParams(c)
+		workloads = append(workloads, "daemonset/switchboard-edge")
+	}
+	manifests, err := config.Manifests(p)
 	if err != nil {
 		return err
+	}
+	if p.InterCluster != nil {
+		secret, err := l.idcoSecret(c)
+		if err != nil {
+			return err
+		}
+		manifests += "---\n" + string(secret)
 	}
 	if _, err := l.kubectlIn(ctx, c.Name, strings.NewReader(manifests), "apply", "-f", "-"); err != nil {
 		return err
 	}
 	// Pick up rebuilt images with the same tag.
-	for _, w := range []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"} {
+	for _, w := range workloads {
 		if _, err := l.kubectl(ctx, c.Name, "rollout", "restart", "-n", "switchboard-system", w); err != nil {
 			return err
 		}
 	}
-	for _, w := range []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"} {
+	for _, w := range workloads {
 		if _, err := l.kubectl(ctx, c.Name, "rollout", "status", "-n", "switchboard-system", w, "--timeout=120s"); err != nil {
 			logs, _ := l.kubectl(ctx, c.Name, "logs", "-n", "switchboard-system", w, "--tail=20", "--all-containers")
 			return fmt.Errorf("%w\nlast log lines of %s:\n%s", err, w, logs)
@@ -119,4 +148,14 @@ func reopen(cfg Config) (*lab, error) {
 	l := &lab{cfg: cfg, topo: topo, dir: cfg.Dir, state: st, p: newProgress(cfg.Out)}
 	l.bin.k8sDir = filepath.Dir(r.Kubectl)
 	return l, nil
+}
+
+// imageNames are the names of the images' binaries, sorted, for progress.
+func imageNames(specs map[string]image.Spec) []string {
+	names := make([]string, 0, len(specs))
+	for f := range specs {
+		names = append(names, strings.TrimSuffix(f, ".tar"))
+	}
+	slices.Sort(names)
+	return names
 }
