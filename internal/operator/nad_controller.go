@@ -35,7 +35,7 @@ type NADReconciler struct {
 	Recorder record.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=k8s.cni.cncf.io,resources=network-attachment-definitions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=k8s.cni.cncf.io,resources=network-attachment-definitions,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch;create;update
 
 // Reconcile derives the Network of one NAD, or reports on the NAD why it
@@ -48,6 +48,11 @@ func (r *NADReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	config := nadConfig(nad)
 	if nad.GetDeletionTimestamp() != nil || ownedByNetwork(nad) || config == "" {
 		return ctrl.Result{}, nil
+	}
+	if clean, comments, ok := uncomment(config); ok {
+		if _, ours, err := NetworkSpecFromConfig(clean); err == nil && ours {
+			return ctrl.Result{}, r.removeComments(ctx, nad, config, clean, comments)
+		}
 	}
 	spec, ours, err := NetworkSpecFromConfig(config)
 	if err != nil {

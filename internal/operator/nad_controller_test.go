@@ -104,3 +104,48 @@ func TestOtherPluginsNADsAreIgnored(t *testing.T) {
 		t.Errorf("network from a macvlan NAD: got %v, want NotFound", err)
 	}
 }
+
+// seedAsWritten is seed 000's ext-vnet NAD config, comments and all, with
+// its placeholders filled.
+const seedAsWritten = `{
+      "cniVersion": "0.3.0",
+      "type": "l2sm",
+      "device": "l2sm-vNet",
+      "kind": {
+        "ext-vnet": {
+          "provider": {
+            "name": "idco-#1",
+            "domain": "example"
+          },
+          "accessList": [ # no tiene porq ser así. Dejar en abierto.
+            # {
+            #   "user": "<username-1>",
+            #   "public-key": "<public-key-1>"
+            # },
+          ]
+        }
+      }
+    }`
+
+func TestSeedNADCommentsAreRemoved(t *testing.T) {
+	ns := needEnv(t)
+	userNAD(t, ns, "seed-commented", seedAsWritten)
+	msg := waitEvent(t, ns, "NetworkAttachmentDefinition", "seed-commented", operator.ReasonCommentsRemoved)
+	if !strings.Contains(msg, "5 \"#\" comment(s)") || !strings.Contains(msg, operator.AnnotationOriginalConfig) {
+		t.Errorf("event %q does not say what was removed and where the original is", msg)
+	}
+	net := waitCondition(t, ns, "seed-commented", v1alpha1.ConditionReady, v1alpha1.ReasonRegistrationFailed)
+	if net.Spec.Provider == nil || net.Spec.Provider.Name != "idco-#1" || len(net.Spec.AccessList) != 0 {
+		t.Errorf("network from the commented NAD: %+v", net.Spec)
+	}
+	got, err := getNAD(ns, "seed-commented")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := nadConfig(got); strings.Contains(c, "tiene") || !strings.Contains(c, `"idco-#1"`) {
+		t.Errorf("NAD config after the clean-up:\n%s", c)
+	}
+	if got.GetAnnotations()[operator.AnnotationOriginalConfig] != seedAsWritten {
+		t.Errorf("the original config is not kept in %s", operator.AnnotationOriginalConfig)
+	}
+}
