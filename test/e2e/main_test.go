@@ -24,6 +24,7 @@ import (
 var (
 	keepLab  = flag.Bool("keep-lab", false, "leave the lab up after the tests (for debugging)")
 	binDir   = flag.String("bin", "../../bin", "directory of the project's built binaries (make build)")
+	useLab   = flag.String("use-lab", "", "run against this lab, already up and installed, and leave it up (for quick iterations; no teardown check)")
 	handle   *lab.Handle
 	labCfg   lab.Config
 	hostSnap hostState
@@ -45,6 +46,14 @@ func run(m *testing.M) int {
 	if err != nil {
 		fmt.Println("e2e:", err)
 		return 1
+	}
+	if *useLab != "" {
+		labCfg = lab.Config{Name: *useLab, ImageBin: bin, Out: os.Stdout}
+		if handle, err = lab.Open(labCfg); err != nil {
+			fmt.Println("e2e:", err)
+			return 1
+		}
+		return m.Run()
 	}
 	labCfg = lab.Config{Name: "e2e" + hex.EncodeToString(suffix), Clusters: 2, Nodes: 2, ImageBin: bin, Out: os.Stdout}
 	if hostSnap, err = snapshotHost(); err != nil {
