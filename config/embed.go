@@ -84,8 +84,8 @@ func (ic *InterCluster) validate() error {
 var order = []string{"deploy/namespace.yaml", "crd/*.yaml", "rbac/*/*.yaml", "deploy/operator.yaml", "deploy/agent.yaml", "deploy/edge.yaml"}
 
 var funcs = template.FuncMap{
-	"certKeys": CertKeys,
-	"labelKey": func(l string) string { k, _, _ := strings.Cut(l, "="); return k },
+	"certKeys":   CertKeys,
+	"labelKey":   func(l string) string { k, _, _ := strings.Cut(l, "="); return k },
 	"labelValue": func(l string) string { _, v, _ := strings.Cut(l, "="); return v },
 }
 
