@@ -25,19 +25,12 @@ const AnnotationOriginalConfig = "switchboard.dev/original-config"
 // ReasonCommentsRemoved is the event on a NAD whose comments were removed.
 const ReasonCommentsRemoved = "ConfigCommentsRemoved"
 
-// stripComments removes "#" comments (from "#" to the end of the line,
-// outside JSON strings) from config. It returns the result and the number
-// of comments removed.
-func stripComments(config string) (string, int) {
-	var (
-		b        strings.Builder
-		n        int
-		inString bool
-		escaped  bool
-	)
-	for i := 0; i < len(config); i++ {
-		c := config[i]
-		switch {
+// firstComment is the index of the first "#" outside JSON strings in s,
+// or -1.
+func firstComment(s string) int {
+	inString, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
 		case inString:
 			switch {
 			case escaped:
@@ -50,18 +43,64 @@ func stripComments(config string) (string, int) {
 		case c == '"':
 			inString = true
 		case c == '#':
-			n++
-			for i < len(config) && config[i] != '\n' {
-				i++
-			}
-			if i < len(config) {
-				b.WriteByte('\n')
-			}
+			return i
+		}
+	}
+	return -1
+}
+
+// stripComments removes "#" comments (from "#" to the end of the line,
+// outside JSON strings) from config. It returns the result and the number
+// of comments removed.
+func stripComments(config string) (string, int) {
+	var b strings.Builder
+	n := 0
+	for {
+		i := firstComment(config)
+		if i < 0 {
+			b.WriteString(config)
+			return b.String(), n
+		}
+		n++
+		b.WriteString(config[:i])
+		end := strings.IndexByte(config[i:], '\n')
+		if end < 0 {
+			return b.String(), n
+		}
+		config = config[i+end:] // a line starts outside strings
+	}
+}
+
+// stripFoldedComments removes "#" comments from a config whose lines were
+// folded into one: YAML turns the line breaks of a multi-line quoted
+// scalar, like seed 000's spec.config, into spaces, so where a comment
+// ended is lost. Each comment then runs to the next "#", and the last one
+// to the shortest end (a space) that leaves valid JSON. ok is false if no
+// end does.
+func stripFoldedComments(config string) (clean string, n int, ok bool) {
+	first := firstComment(config)
+	if first < 0 {
+		return "", 0, false
+	}
+	prefix := config[:first]
+	rest := config[first:]
+	for {
+		n++
+		next := strings.IndexByte(rest[1:], '#')
+		if next < 0 {
+			break
+		}
+		rest = rest[1+next:]
+	}
+	for end := 1; end <= len(rest); end++ {
+		if end < len(rest) && rest[end] != ' ' {
 			continue
 		}
-		b.WriteByte(c)
+		if c := prefix + rest[end:]; json.Valid([]byte(c)) {
+			return c, n, true
+		}
 	}
-	return b.String(), n
+	return "", 0, false
 }
 
 // uncomment returns config without its comments if config is not JSON but
@@ -71,10 +110,16 @@ func uncomment(config string) (clean string, comments int, ok bool) {
 		return "", 0, false
 	}
 	clean, comments = stripComments(config)
-	if comments == 0 || !json.Valid([]byte(clean)) {
+	if comments == 0 {
 		return "", 0, false
 	}
-	return clean, comments, true
+	if json.Valid([]byte(clean)) {
+		return clean, comments, true
+	}
+	if !strings.Contains(strings.TrimSpace(config), "\n") {
+		return stripFoldedComments(config)
+	}
+	return "", 0, false
 }
 
 // removeComments rewrites nad's spec.config to clean, keeping the original
