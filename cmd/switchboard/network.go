@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ func networkCommand() *cobra.Command {
 		cfg.Warnings = c.ErrOrStderr()
 		return netctl.Open(cfg)
 	}
-	cmd.AddCommand(networkCreateCommand(open, &namespace))
+	cmd.AddCommand(networkCreateCommand(open, &namespace), networkStatusCommand(open, &namespace))
 	return cmd
 }
 
@@ -79,5 +80,34 @@ context only, since each cluster's access list may differ.`,
 	f.StringArrayVar(&fl.AccessList, "access-list", nil, "ext-vnet: [CONTEXT:]USER=PUBKEY.pub (repeatable)")
 	f.DurationVar(&opts.Wait, "wait", 30*time.Second, "how long to wait for each Network to be Ready (0: do not wait)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the YAML that would be applied in each context, change nothing")
+	return cmd
+}
+
+func networkStatusCommand(open openFunc, namespace *string) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status NAME --contexts a,b",
+		Short: "Show each cluster's view of a network: readiness, VNIs, authorized users, edge links, pods",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("-o %q is not an output format: use table or json", output)
+			}
+			clusters, err := open(c)
+			if err != nil {
+				return err
+			}
+			statuses := netctl.Status(c.Context(), clusters, *namespace, args[0])
+			write := netctl.WriteTable
+			if output == "json" {
+				write = netctl.WriteJSON
+			}
+			if err := write(c.OutOrStdout(), args[0], statuses); err != nil {
+				return err
+			}
+			return netctl.StatusError(args[0], statuses)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
 	return cmd
 }

@@ -59,3 +59,10 @@ func TestNetworkCreateFlags(t *testing.T) {
 		t.Errorf("dry run: want a document per context, alice in b only:\n%s", out)
 	}
 }
+
+func TestNetworkStatusOutputFlag(t *testing.T) {
+	_, err := run(t, "", "network", "status", "blue", "--kubeconfig", offlineKubeconfig(t), "--contexts", "a", "-o", "yaml")
+	if err == nil || !strings.Contains(err.Error(), `-o "yaml" is not an output format: use table or json`) {
+		t.Errorf("error %v", err)
+	}
+}

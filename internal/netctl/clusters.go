@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -31,6 +30,14 @@ type Cluster struct {
 	Client client.Client
 	// Err says why no client could be made for this context.
 	Err error
+}
+
+// namespaceOr returns ns, or the context's namespace when ns is empty.
+func (c Cluster) namespaceOr(ns string) string {
+	if ns != "" {
+		return ns
+	}
+	return c.Namespace
 }
 
 // Config says which clusters to open.
@@ -60,7 +67,7 @@ func Open(cfg Config) ([]Cluster, error) {
 	for name := range raw.Contexts {
 		known = append(known, name)
 	}
-	sort.Strings(known)
+	slices.Sort(known)
 	if err := checkContexts(cfg.Contexts, known, kubeconfigName(rules)); err != nil {
 		return nil, err
 	}

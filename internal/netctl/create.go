@@ -97,15 +97,8 @@ func forEach(clusters []Cluster, f func(int, Cluster)) {
 	wg.Wait()
 }
 
-func namespaceIn(c Cluster, spec Spec) string {
-	if spec.Namespace != "" {
-		return spec.Namespace
-	}
-	return c.Namespace
-}
-
 func apply(ctx context.Context, c Cluster, spec Spec) applied {
-	ns := namespaceIn(c, spec)
+	ns := c.namespaceOr(spec.Namespace)
 	r := applied{key: client.ObjectKey{Namespace: ns, Name: spec.Name}}
 	if c.Err != nil {
 		r.err = c.Err
@@ -185,7 +178,7 @@ func printReadiness(out io.Writer, clusters []Cluster, results []applied) []stri
 
 func printDryRun(clusters []Cluster, spec Spec, out io.Writer) error {
 	for i, c := range clusters {
-		b, err := yaml.Marshal(spec.object(c.Context, namespaceIn(c, spec)).Object)
+		b, err := yaml.Marshal(spec.object(c.Context, c.namespaceOr(spec.Namespace)).Object)
 		if err != nil {
 			return fmt.Errorf("encode network for context %q: %w", c.Context, err)
 		}
