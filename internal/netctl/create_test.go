@@ -199,18 +199,14 @@ func TestCreateWaitsAndReportsReadiness(t *testing.T) {
 	if _, err := create(t, spec, CreateOptions{}, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	setStatus(t, "a", getNetwork(t, "a", ns, "blue"), metav1.ConditionTrue, v1alpha1.ReasonRegistered, "registered with idco", 4097, 70001)
+	setStatus(t, "a", getNetwork(t, "a", ns, "blue"), metav1.ConditionTrue, v1alpha1.ReasonRegistered, "VNI 4097; registered with provider idco (inter-cluster VNI 70001)", 4097, 70001)
 
-	start := time.Now()
 	out, err := create(t, spec, CreateOptions{Wait: time.Second}, "a", "b")
 	if err == nil || !strings.Contains(err.Error(), "failed in 1 of 2 contexts (see above): b") {
 		t.Fatalf("error %v, want context b (no operator) named", err)
 	}
-	if time.Since(start) > 20*time.Second {
-		t.Errorf("the wait of 1s took %v", time.Since(start))
-	}
 	wantLines(t, out, "waiting up to 1s for each network to be Ready",
 		"CONTEXT READY REASON VNI INTER-CLUSTER VNI MESSAGE",
-		"a True Registered 4097 70001 registered with idco",
+		"a True Registered 4097 70001 VNI 4097; registered with provider idco (inter-cluster VNI 70001)",
 		"b - - - - no status from the operator yet: is switchboard-operator running in this cluster?")
 }

@@ -52,9 +52,9 @@ func TestStatusPerCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the operators, agents and edge would have written.
-	setStatus(t, "a", getNetwork(t, "a", ns, "blue"), metav1.ConditionTrue, v1alpha1.ReasonRegistered, "registered with idco", 4097, 70001)
+	setStatus(t, "a", getNetwork(t, "a", ns, "blue"), metav1.ConditionTrue, v1alpha1.ReasonRegistered, "VNI 4097; registered with provider idco (inter-cluster VNI 70001)", 4097, 70001)
 	setStatus(t, "b", getNetwork(t, "b", ns, "blue"), metav1.ConditionFalse, v1alpha1.ReasonRegistrationFailed,
-		"register with idco at idco.example:8443: connection refused; retrying", 4098, 0)
+		"register network \"blue\" with provider \"idco\": dial tcp 192.0.2.7:8443: connect: connection refused; retrying", 4098, 0)
 	put(t, "a", attachment(ns, "blue", "blue-10.50.0.10", v1alpha1.AttachmentSpec{
 		Pod: v1alpha1.PodRef{Name: "client"}, Node: "a-node2", ContainerID: "c1", Interface: "net1",
 		MAC: "02:00:00:00:00:0a", IPs: []string{"10.50.0.10/24"},
@@ -82,7 +82,7 @@ func TestStatusPerCluster(t *testing.T) {
 	out := table.String()
 	wantLines(t, out,
 		"=== context a: network "+ns+"/blue ===",
-		"Ready True Registered: registered with idco",
+		"Ready True Registered: VNI 4097; registered with provider idco (inter-cluster VNI 70001)",
 		"VNI 4097", "Inter-cluster VNI 70001", "Provider idco at idco.example:8443", "Access list alice, bob",
 		"USER POD DECISION REASON EXPIRES DETAIL",
 		"alice "+ns+"/client allowed - 2026-05-02T12:00:00Z -",
@@ -91,7 +91,7 @@ func TestStatusPerCluster(t *testing.T) {
 		"NODE INTERFACE EDGE POD", "a-node1 sbn4097 "+ns+"/switchboard-edge-x",
 		"POD NODE INTERFACE IPS MAC", ns+"/client a-node2 net1 10.50.0.10/24 02:00:00:00:00:0a",
 		"=== context b: network "+ns+"/blue ===",
-		"Ready False RegistrationFailed: register with idco at idco.example:8443: connection refused; retrying",
+		"Ready False RegistrationFailed: register network \"blue\" with provider \"idco\": dial tcp 192.0.2.7:8443: connect: connection refused; retrying",
 		"VNI 4098", "Inter-cluster VNI -", "Access list alice",
 		"=== context down: network "+ns+"/blue ===",
 	)
