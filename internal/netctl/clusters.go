@@ -77,13 +77,13 @@ func Open(cfg Config) ([]Cluster, error) {
 	}
 	clusters := make([]Cluster, len(cfg.Contexts))
 	for i, name := range cfg.Contexts {
-		clusters[i] = openContext(rules, name, scheme, cfg.Warnings)
+		clusters[i] = openContext(clientcmd.NewNonInteractiveClientConfig(*raw, name, &clientcmd.ConfigOverrides{}, rules), name, scheme, cfg.Warnings)
 	}
 	return clusters, nil
 }
 
-func openContext(rules *clientcmd.ClientConfigLoadingRules, name string, scheme *runtime.Scheme, warnings io.Writer) Cluster {
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: name})
+// openContext makes the Cluster of context name, whose client config is cc.
+func openContext(cc clientcmd.ClientConfig, name string, scheme *runtime.Scheme, warnings io.Writer) Cluster {
 	c := Cluster{Context: name, Namespace: "default"}
 	if ns, _, err := cc.Namespace(); err == nil && ns != "" {
 		c.Namespace = ns
