@@ -66,10 +66,11 @@ func CRDDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "config", "crd")
 }
 
-// Kubeconfig returns a kubeconfig with one context (and a cluster and user
-// of the same name) per entry of contexts, carrying the server address and
-// credentials of its rest.Config. It has no current context.
-func Kubeconfig(contexts map[string]*rest.Config) *clientcmdapi.Config {
+// WriteKubeconfig writes to path a kubeconfig with one context (and a
+// cluster and user of the same name) per entry of contexts, carrying the
+// server address and credentials of its rest.Config. It has no current
+// context.
+func WriteKubeconfig(path string, contexts map[string]*rest.Config) error {
 	kc := clientcmdapi.NewConfig()
 	for name, cfg := range contexts {
 		kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
@@ -80,12 +81,7 @@ func Kubeconfig(contexts map[string]*rest.Config) *clientcmdapi.Config {
 		}
 		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	}
-	return kc
-}
-
-// WriteKubeconfig writes Kubeconfig(contexts) to path.
-func WriteKubeconfig(path string, contexts map[string]*rest.Config) error {
-	return clientcmd.WriteToFile(*Kubeconfig(contexts), path)
+	return clientcmd.WriteToFile(*kc, path)
 }
 
 // binaries names the binaries envtest needs and where they are in the cache.
