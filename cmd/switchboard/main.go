@@ -1,6 +1,7 @@
 // Command switchboard is Switchboard's client: keys and signed join tokens
-// for inter-cluster networks, and the local lab (real multi-node,
-// multi-cluster Kubernetes on one machine).
+// for inter-cluster networks, networks created and shown in several clusters
+// at once, and the local lab (real multi-node, multi-cluster Kubernetes on
+// one machine).
 package main
 
 import (
@@ -29,6 +30,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(labCommand(), keysCommand(), tokenCommand())
+	root.AddCommand(labCommand(), keysCommand(), tokenCommand(), networkCommand())
 	return root
 }

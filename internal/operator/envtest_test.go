@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +18,10 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"switchboard/api/v1alpha1"
+	"switchboard/internal/apiservertest"
 	"switchboard/internal/operator"
 )
 
@@ -43,38 +42,6 @@ const (
 	serviceCIDR = "10.96.0.0/12"
 )
 
-// assets lists the binaries envtest needs and where `make deps` puts them.
-var assets = map[string]string{
-	"etcd":           "etcd-v3.6.16/bin/etcd",
-	"kube-apiserver": "kubernetes-v1.34.2/bin/kube-apiserver",
-	"kubectl":        "kubernetes-v1.34.2/bin/kubectl",
-}
-
-// assetsDir makes a directory of symlinks with the names envtest expects,
-// to the binaries in ~/.cache/switchboard.
-func assetsDir() (string, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "switchboard-envtest-")
-	if err != nil {
-		return "", err
-	}
-	for name, rel := range assets {
-		src := filepath.Join(home, ".cache", "switchboard", rel)
-		if _, err := os.Stat(src); err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("envtest binary %s missing (%w): run make deps", name, err)
-		}
-		if err := os.Symlink(src, filepath.Join(dir, name)); err != nil {
-			os.RemoveAll(dir)
-			return "", err
-		}
-	}
-	return dir, nil
-}
-
 func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
@@ -83,31 +50,23 @@ func runMain(m *testing.M) int {
 			panic(err)
 		}
 	}
-	dir, err := assetsDir()
-	if err != nil {
+	log := logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	ctrl.SetLogger(log)
+	srv, err := apiservertest.Start(scheme, "testdata")
+	if errors.Is(err, apiservertest.ErrNoBinaries) {
 		skipEnv = err.Error()
 		return m.Run()
 	}
-	defer os.RemoveAll(dir)
-
-	log := logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	ctrl.SetLogger(log)
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: dir,
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd"), "testdata"},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme,
-	}
-	cfg, err := env.Start()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "start envtest:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() {
-		if err := env.Stop(); err != nil {
+		if err := srv.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop envtest:", err)
 		}
 	}()
+	cfg := srv.Config
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
