@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
+	"time"
 
 	"switchboard/api/v1alpha1"
 	"switchboard/internal/idco"
@@ -28,7 +30,26 @@ type Registrar struct {
 
 	mu      sync.Mutex
 	clients map[v1alpha1.Provider]*client.Client
+	done    map[registrationKey]registration // the last registration of each network
 }
+
+// registrationKey names a network at a provider.
+type registrationKey struct {
+	provider v1alpha1.Provider
+	network  string
+}
+
+// registration is what the provider last accepted for a network.
+type registration struct {
+	reg idco.NetworkRegistration
+	vni uint32
+	at  time.Time
+}
+
+// refreshAfter is how long an unchanged registration is trusted before
+// Register sends it again (a provider restored from an old backup learns
+// it again within this time).
+const refreshAfter = 5 * time.Minute
 
 // NewRegistrar returns a Registrar for cluster, whose edge runs on edgeNode,
 // with provider certificates under certDir/<provider name>/.
@@ -42,7 +63,7 @@ func NewRegistrar(cluster, edgeNode, certDir string) (*Registrar, error) {
 	if st, err := os.Stat(certDir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("provider certificate directory %q is not readable (%v): mount the certificates from \"switchboard-idco enrol\" there, one subdirectory per provider name", certDir, err)
 	}
-	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[v1alpha1.Provider]*client.Client{}}, nil
+	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[v1alpha1.Provider]*client.Client{}, done: map[registrationKey]registration{}}, nil
 }
 
 // Cluster is this cluster's name.
@@ -81,7 +102,9 @@ func (r *Registrar) inUse() []v1alpha1.Provider {
 
 // Register records net (which must have its VNI) with its provider and
 // returns the network's inter-cluster VNI. Registering again with the same
-// spec changes nothing; a changed access list replaces the old one.
+// spec changes nothing (and is not sent again for refreshAfter, so that the
+// network's status updates do not flood the provider and its audit log); a
+// changed access list replaces the old one.
 func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32, error) {
 	c, err := r.Client(net.Spec.Provider)
 	if err != nil {
@@ -94,6 +117,13 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 	for _, e := range net.Spec.AccessList {
 		reg.AccessList = append(reg.AccessList, idco.AccessEntry{User: e.User, PublicKeyPEM: e.PublicKey})
 	}
+	key := registrationKey{provider: *net.Spec.Provider, network: net.Name}
+	r.mu.Lock()
+	last, ok := r.done[key]
+	r.mu.Unlock()
+	if ok && time.Since(last.at) < refreshAfter && reflect.DeepEqual(last.reg, reg) {
+		return last.vni, nil
+	}
 	if err := c.RegisterCluster(ctx, r.cluster); err != nil {
 		return 0, fmt.Errorf("register cluster %q with provider %q: %w", r.cluster, net.Spec.Provider.Name, err)
 	}
@@ -101,5 +131,8 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 	if err != nil {
 		return 0, fmt.Errorf("register network %q with provider %q: %w", net.Name, net.Spec.Provider.Name, err)
 	}
+	r.mu.Lock()
+	r.done[key] = registration{reg: reg, vni: vni, at: time.Now()}
+	r.mu.Unlock()
 	return vni, nil
 }
