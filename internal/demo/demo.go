@@ -27,6 +27,7 @@ func Run(ctx context.Context, h *lab.Handle, w io.Writer) error {
 		{"Multus: a second interface from a NetworkAttachmentDefinition", d.multus},
 		{"Switchboard: isolated virtual networks across nodes", d.switchboardNetworks},
 		{"The WAN: only each cluster's gateway node reaches it", d.wan},
+		{"Inter-cluster: one network across both clusters, for signed users only (seed 000)", d.interCluster},
 	}
 	for i, a := range acts {
 		fmt.Fprintf(w, "\n━━ Act %d/%d: %s\n", i+1, len(acts), a.title)
@@ -177,7 +178,7 @@ func (d *demo) wan(ctx context.Context) error {
 		if err == nil {
 			return fmt.Errorf("%s, not a gateway, reached the WAN", a.Nodes[1].Name)
 		}
-		d.say("as designed: inter-cluster traffic has to go through a gateway (the edge, in a later act).")
+		d.say("as designed: the other nodes reach only the IDCO (%s), through their gateway; inter-cluster traffic has to go through the edges (next act).", lab.IDCOAddr.Addr())
 	}
 	return nil
 }

@@ -125,9 +125,10 @@ func (l *lab) idcoProc() (Proc, bool) {
 
 // routeWAN gives the WAN namespace IDCOAddr and routes between it and each
 // cluster through the cluster's gateway node: the other nodes (and their
-// pods) reach the WAN via the gateway, and the WAN reaches the node and
-// pod networks back the same way. The WAN namespace forwards nothing, so
-// the clusters still reach each other only through the edges' tunnels.
+// pods) reach the IDCO, and only the IDCO, via the gateway, and the WAN
+// namespace reaches the node and pod networks back the same way. It
+// forwards nothing, so the clusters still reach each other only through
+// the edges' tunnels.
 func (l *lab) routeWAN() error {
 	err := withNetNS(l.topo.WANNetNS, func(h *netlink.Handle) error {
 		br, err := h.LinkByName("br0")
@@ -147,7 +148,7 @@ func (l *lab) routeWAN() error {
 			}
 		}
 		for _, n := range c.Nodes[1:] {
-			if err := addRoute(n.NetNS, WANPrefix, gw.IP); err != nil {
+			if err := addRoute(n.NetNS, netip.PrefixFrom(IDCOAddr.Addr(), 32), gw.IP); err != nil {
 				return err
 			}
 		}
