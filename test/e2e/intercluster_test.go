@@ -25,7 +25,7 @@ import (
 // icUser is a user with a key pair made by `switchboard keys new`.
 type icUser struct{ name, dir string }
 
-func newUser(t *testing.T, ctx context.Context, name string) icUser {
+func newUser(t testing.TB, ctx context.Context, name string) icUser {
 	t.Helper()
 	u := icUser{name: name, dir: t.TempDir()}
 	switchboard(t, ctx, "keys", "new", "--user", name, "--dir", u.dir)
@@ -34,7 +34,7 @@ func newUser(t *testing.T, ctx context.Context, name string) icUser {
 
 func (u icUser) pubFile() string { return filepath.Join(u.dir, u.name+".pub") }
 
-func (u icUser) pub(t *testing.T) string {
+func (u icUser) pub(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(u.pubFile())
 	if err != nil {
@@ -45,7 +45,7 @@ func (u icUser) pub(t *testing.T) string {
 
 // register adds the user and their key to the lab's IDCO and returns the
 // key's fingerprint.
-func (u icUser) register(t *testing.T, ctx context.Context) string {
+func (u icUser) register(t testing.TB, ctx context.Context) string {
 	t.Helper()
 	idcoAdmin(t, ctx, "user-add", u.name)
 	return strings.TrimSpace(idcoAdmin(t, ctx, "key-add", u.name, "--pub", u.pubFile()))
@@ -53,14 +53,14 @@ func (u icUser) register(t *testing.T, ctx context.Context) string {
 
 // secret returns the Secret (YAML) named name in ns holding a token that u
 // signs with `switchboard token sign ARGS`, for network unless args say.
-func (u icUser) secret(t *testing.T, ctx context.Context, ns, name, network string, args ...string) string {
+func (u icUser) secret(t testing.TB, ctx context.Context, ns, name, network string, args ...string) string {
 	t.Helper()
 	return switchboard(t, ctx, append([]string{"token", "sign", "--network", network, "--user", u.name,
 		"--key", filepath.Join(u.dir, u.name+".key"), "-n", ns, "--name", name}, args...)...)
 }
 
 // switchboard runs the project's CLI and returns its standard output.
-func switchboard(t *testing.T, ctx context.Context, args ...string) string {
+func switchboard(t testing.TB, ctx context.Context, args ...string) string {
 	t.Helper()
 	out, err := exec.CommandContext(ctx, filepath.Join(labCfg.ImageBin, "switchboard"), args...).Output()
 	if err != nil {
@@ -74,7 +74,7 @@ func switchboard(t *testing.T, ctx context.Context, args ...string) string {
 }
 
 // idcoAdmin runs `switchboard-idco admin ARGS` against the lab's IDCO.
-func idcoAdmin(t *testing.T, ctx context.Context, args ...string) string {
+func idcoAdmin(t testing.TB, ctx context.Context, args ...string) string {
 	t.Helper()
 	out, err := handle.IDCOAdminCmd(ctx, args...).CombinedOutput()
 	if err != nil {

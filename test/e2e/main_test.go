@@ -98,7 +98,7 @@ func run(m *testing.M) int {
 }
 
 // cluster returns a kube client for a lab cluster or fails the test.
-func cluster(t *testing.T, name string) *kube.Cluster {
+func cluster(t testing.TB, name string) *kube.Cluster {
 	t.Helper()
 	c, err := kube.New(handle, name)
 	if err != nil {

@@ -50,7 +50,7 @@ func setupNetworks(t *testing.T, ctx context.Context, k *kube.Cluster, ns string
 
 // netIP returns the first address of the pod's interface ifName, from the
 // Multus network-status annotation.
-func netIP(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, ifName string) string {
+func netIP(t testing.TB, ctx context.Context, k *kube.Cluster, ns, pod, ifName string) string {
 	t.Helper()
 	st, err := k.NetworkStatus(ctx, ns, pod)
 	if err != nil {
