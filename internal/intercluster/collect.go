@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -19,11 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"switchboard/api/v1alpha1"
+	"switchboard/internal/podgc"
 )
 
 // AuthorizationCollector deletes the Authorization of a pod that no longer
 // exists, or exists under another UID (it was recreated under the same
-// name), so that no record outlives its pod. Before it deletes the record
+// name), so that no record outlives its pod; and a record that is not
+// named by its pod's UID, which the operator never writes. Before it deletes the record
 // of a pod that held an authorization, it releases the pod's
 // authorizations at the providers, so that the edges may disconnect.
 //
@@ -56,45 +57,29 @@ func (c *AuthorizationCollector) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, nil
 	}
 	ref := az.Spec.Pod
-	lives, err := c.podLives(ctx, ref)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if lives && az.Name == ref.UID {
-		return ctrl.Result{RequeueAfter: c.interval()}, nil
+	why := "the record is not named by its pod's UID, so the operator did not write it"
+	if az.Name == ref.UID {
+		var err error
+		if why, err = podgc.Gone(ctx, c.Client, c.APIReader, ref); err != nil {
+			return ctrl.Result{}, err
+		}
+		if why == "" {
+			return ctrl.Result{RequeueAfter: c.interval()}, nil
+		}
 	}
 	var released error
 	if c.Watcher != nil && held(&az) {
 		released = c.Watcher.ReleasePod(ctx, ref.Namespace, ref.Name)
 	}
-	err = c.Client.Delete(ctx, &az, client.Preconditions{UID: &az.UID})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return ctrl.Result{}, released // gone already, or a new record of that name
-	}
+	deleted, err := podgc.Delete(ctx, c.Client, &az)
 	if err != nil {
 		return ctrl.Result{}, errors.Join(released, fmt.Errorf("delete authorization %s of pod %s/%s: %w", az.Name, ref.Namespace, ref.Name, err))
 	}
-	logf.FromContext(ctx).Info("collected the authorization record of a pod that is gone",
-		"pod", ref.Namespace+"/"+ref.Name, "uid", ref.UID, "authorization", az.Name)
-	return ctrl.Result{}, released
-}
-
-// podLives reports whether the pod ref exists with ref's UID. A pod the
-// cache does not show so is looked up in the API server: the cache may not
-// have seen a pod created a moment ago.
-func (c *AuthorizationCollector) podLives(ctx context.Context, ref v1alpha1.PodRef) (bool, error) {
-	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-	for _, r := range []client.Reader{c.Client, c.APIReader} {
-		pod := podMeta()
-		err := r.Get(ctx, key, pod)
-		if err == nil && string(pod.UID) == ref.UID {
-			return true, nil
-		}
-		if client.IgnoreNotFound(err) != nil {
-			return false, fmt.Errorf("get pod %s: %w", key, err)
-		}
+	if deleted {
+		logf.FromContext(ctx).Info("collected the authorization record of a pod that is gone",
+			"pod", ref.Namespace+"/"+ref.Name, "authorization", az.Name, "reason", why)
 	}
-	return false, nil
+	return ctrl.Result{}, released
 }
 
 // held reports whether az allows its pod onto a network with a provider's
