@@ -28,11 +28,7 @@ import (
 // to live, gets the operator's own decision (here NoToken) in its
 // Authorization; the annotation is left as written and counts for nothing.
 func TestForgedAnnotationIsIgnored(t *testing.T) {
-	ns := needEnv(t)
-	suffix := ns[len(ns)-5:]
-	eve := newUser(t, "eve-"+suffix)
-	name := "forged-" + suffix
-	extNetwork(t, ns, name, eve)
+	ns, name, eve := extSetup(t, "forged", "eve")
 	key := ns + "/" + name
 	pod := newPod(ns, "mallory")
 	pod.Annotations = map[string]string{"k8s.v1.cni.cncf.io/networks": name}

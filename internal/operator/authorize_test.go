@@ -30,6 +30,19 @@ func extNetwork(t *testing.T, ns, name string, users ...user) {
 	waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
 }
 
+// extSetup makes a fresh namespace and, in it, an ext-vnet network
+// <prefix>-<suffix> whose access list holds a new user <who>-<suffix>
+// (names are global at the IDCO, so they carry the namespace's suffix).
+func extSetup(t *testing.T, prefix, who string) (ns, name string, u user) {
+	t.Helper()
+	ns = needEnv(t)
+	suffix := ns[len(ns)-5:]
+	u = newUser(t, who+"-"+suffix)
+	name = prefix + "-" + suffix
+	extNetwork(t, ns, name, u)
+	return ns, name, u
+}
+
 // tokenPod creates a Secret holding raw under data key (none if raw is "")
 // and a pod on network that names it in its token-secret annotation, or
 // mounts it as a volume if mount is set.
@@ -206,11 +219,7 @@ func TestPodAuthorization(t *testing.T) {
 // released at the provider, so that the edges may disconnect, and the
 // pod's Authorization is deleted.
 func TestDeletedPodIsReleased(t *testing.T) {
-	ns := needEnv(t)
-	suffix := ns[len(ns)-5:]
-	dave := newUser(t, "dave-"+suffix)
-	name := "release-" + suffix
-	extNetwork(t, ns, name, dave)
+	ns, name, dave := extSetup(t, "release", "dave")
 	pod := tokenPod(t, ns, "gone", name, token.SecretKeyToken, dave.sign(t, name), false)
 	d := waitDecision(t, pod, ns+"/"+name, func(d v1alpha1.NetworkDecision) bool { return d.Allowed })
 	active := func() (bool, error) {
