@@ -42,6 +42,7 @@ import (
 
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=switchboard.dev,resources=authorizations,verbs=get
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

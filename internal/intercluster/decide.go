@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,8 +34,8 @@ const (
 // to the pod as ref): the token, this cluster's access list, then the
 // IDCO. An error means no decision could be made (the IDCO is unreachable
 // or the API server failed) and the caller should retry.
-func (r *PodReconciler) decide(ctx context.Context, pod *corev1.Pod, ref podnet.Ref, net *v1alpha1.Network) (v1alpha1.PodAuthorization, error) {
-	out := v1alpha1.PodAuthorization{PodUID: string(pod.UID)}
+func (r *PodReconciler) decide(ctx context.Context, pod *corev1.Pod, ref podnet.Ref, net *v1alpha1.Network) (v1alpha1.NetworkDecision, error) {
+	out := v1alpha1.NetworkDecision{Network: ref.String()}
 	raw, why, err := findToken(ctx, r.APIReader, pod, net.Name)
 	if err != nil {
 		return out, err
@@ -72,7 +73,7 @@ func (r *PodReconciler) decide(ctx context.Context, pod *corev1.Pod, ref podnet.
 	}
 	out.Allowed, out.Reason, out.Detail, out.ID = d.Allowed, d.Reason, d.Detail, d.AuthorizationID
 	if !d.Expires.IsZero() {
-		exp := d.Expires
+		exp := metav1.NewTime(d.Expires)
 		out.Expires = &exp
 	}
 	return out, nil

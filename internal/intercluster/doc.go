@@ -5,9 +5,12 @@
 // The IDCO records the registration and connects nothing until a pod is
 // authorized.
 //
-// It also decides whether pods may join such networks (PodReconciler) and
-// carries the providers' revocations to the pods (Watcher); see "Authorizing
-// pods" in docs/inter-cluster.md.
+// It also decides whether pods may join such networks (PodReconciler),
+// recording each decision in the pod's Authorization, a cluster-scoped
+// object named by the pod's UID that only the operator writes; carries the
+// providers' revocations to the pods (Watcher); and deletes the
+// Authorizations of pods that are gone (AuthorizationCollector). See
+// "Authorizing pods" in docs/inter-cluster.md.
 //
 // Providers are reached over HTTPS with the client certificate that
 // "switchboard-idco enrol" issued to this cluster: one directory per

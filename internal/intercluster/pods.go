@@ -35,15 +35,17 @@ const (
 // PodReconciler decides, once per pod and ext-vnet network it asks for,
 // whether the pod may join: it finds the pod's token, checks it against
 // this cluster's access list and asks the network's provider. It records
-// the decision in the pod's switchboard.dev/authorizations annotation, an
-// event and the pod's NetworksAuthorized condition. Decisions are not
-// remade, except NoToken (the pod may name its Secret later) and
-// decisions made for another pod UID.
+// the decision in the pod's Authorization (a cluster-scoped object named by
+// the pod's UID, which only the operator writes), an event and the pod's
+// NetworksAuthorized condition. Decisions are not remade, except NoToken
+// (the pod may name its Secret later). A pod's annotations never stand for
+// a decision.
 type PodReconciler struct {
 	// Client reads pod metadata and Networks from the cache and writes.
 	Client client.Client
-	// APIReader reads pods and Secrets from the API server: Secrets are
-	// not cached, and a decision must see the pod's latest annotations.
+	// APIReader reads pods, Secrets and Authorizations from the API
+	// server: Secrets are not cached, and a decision must see the latest
+	// record, written moments before.
 	APIReader client.Reader
 	Recorder  record.EventRecorder
 	Providers *Registrar
@@ -51,21 +53,19 @@ type PodReconciler struct {
 	Watcher *Watcher
 }
 
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=get;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=switchboard.dev,resources=authorizations,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile decides what is undecided for one pod and converges its
-// condition.
+// condition. A pod that is gone is the AuthorizationCollector's.
 func (r *PodReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	meta := podMeta()
 	if err := r.Client.Get(ctx, req.NamespacedName, meta); err != nil {
-		if apierrors.IsNotFound(err) && r.Watcher != nil {
-			return ctrl.Result{}, r.Watcher.ReleasePod(ctx, req.Namespace, req.Name)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	nets, err := extNetworks(ctx, r.Client, meta)
@@ -79,19 +79,18 @@ func (r *PodReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !pod.DeletionTimestamp.IsZero() || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return ctrl.Result{}, nil
 	}
-	auths, err := v1alpha1.PodAuthorizations(pod.Annotations)
+	decisions, err := decisionsOf(ctx, r.APIReader, &pod)
 	if err != nil {
-		logf.FromContext(ctx).Info("replacing malformed annotation", "pod", req.String(), "err", err.Error())
-		auths = map[string]v1alpha1.PodAuthorization{}
+		return ctrl.Result{}, err
 	}
 	var (
-		changed     []string
+		changed     []v1alpha1.NetworkDecision
 		unreachable error
 	)
 	for _, n := range nets {
 		key := n.ref.String()
-		old, ok := auths[key]
-		if ok && old.PodUID == string(pod.UID) && old.Reason != ReasonNoToken {
+		old, ok := decisions[key]
+		if ok && old.Reason != ReasonNoToken {
 			continue
 		}
 		d, err := r.decide(ctx, &pod, n.ref, n.net)
@@ -101,40 +100,48 @@ func (r *PodReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 			unreachable = errors.Join(unreachable, err)
 			continue
 		}
-		if ok && old.PodUID == d.PodUID && old.Reason == d.Reason && old.Detail == d.Detail {
+		if ok && old.Reason == d.Reason && old.Detail == d.Detail {
 			continue // NoToken still
 		}
-		auths[key] = d
-		changed = append(changed, key)
+		now := metav1.Now()
+		d.DecidedAt = &now
+		decisions[key] = d
+		changed = append(changed, d)
 		if d.Allowed && r.Watcher != nil {
 			r.Watcher.Use(*n.net.Spec.Provider)
 		}
 	}
 	if len(changed) > 0 {
-		if err := patchAuthorizations(ctx, r.Client, &pod, auths); err != nil {
+		_, err := updateAuthorization(ctx, r.Client, r.APIReader, &pod, func(s *v1alpha1.AuthorizationSpec) bool {
+			for _, d := range changed {
+				setDecision(s, d)
+			}
+			return true
+		})
+		if err != nil {
 			return ctrl.Result{}, err
 		}
-		for _, key := range changed {
-			r.event(&pod, key, auths[key])
+		for _, d := range changed {
+			r.event(&pod, d)
 		}
 	}
 	keys := make([]string, 0, len(nets))
 	for _, n := range nets {
 		keys = append(keys, n.ref.String())
 	}
-	if err := syncCondition(ctx, r.Client, &pod, keys, auths); err != nil {
+	if err := syncCondition(ctx, r.Client, &pod, keys, decisions); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, unreachable
 }
 
-func (r *PodReconciler) event(pod *corev1.Pod, key string, d v1alpha1.PodAuthorization) {
+func (r *PodReconciler) event(pod *corev1.Pod, d v1alpha1.NetworkDecision) {
 	if d.Allowed {
 		r.Recorder.Eventf(pod, corev1.EventTypeNormal, ReasonNetworkAuthorized,
-			"network %s: user %q authorized (authorization %s)", key, d.User, d.ID)
+			"network %s: user %q authorized (authorization %s)", d.Network, d.User, d.ID)
 		return
 	}
-	r.Recorder.Eventf(pod, corev1.EventTypeWarning, ReasonAuthorizationRefused, "network %s: %s: %s", key, d.Reason, d.Detail)
+	r.Recorder.Eventf(pod, corev1.EventTypeWarning, ReasonAuthorizationRefused, "network %s: %s: %s", d.Network, d.Reason, d.Detail)
 }
 
 // extNetwork is an ext-vnet Network a pod asks for.
@@ -169,18 +176,16 @@ func extNetworks(ctx context.Context, reader client.Reader, pod client.Object) (
 }
 
 // SetupWithManager watches the metadata of pods that carry the networks
-// annotation (others never reach Reconcile) and ext-vnet Networks, whose
-// appearance brings back the pods that name them.
+// annotation (others never reach Reconcile); ext-vnet Networks, whose
+// appearance brings back the pods that name them; and Authorizations, so
+// that a record deleted under a live pod is made again.
 func (r *PodReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	// A deleted pod matters only if it had decisions to release.
-	has := func(key string) func(client.Object) bool {
-		return func(o client.Object) bool { _, ok := o.GetAnnotations()[key]; return ok }
-	}
+	has := func(o client.Object) bool { _, ok := o.GetAnnotations()[podnet.Annotation]; return ok }
 	hasNetworks := predicate.Funcs{
-		CreateFunc:  func(e event.CreateEvent) bool { return has(podnet.Annotation)(e.Object) },
-		UpdateFunc:  func(e event.UpdateEvent) bool { return has(podnet.Annotation)(e.ObjectNew) },
-		DeleteFunc:  func(e event.DeleteEvent) bool { return has(v1alpha1.AnnotationAuthorizations)(e.Object) },
-		GenericFunc: func(e event.GenericEvent) bool { return has(podnet.Annotation)(e.Object) },
+		CreateFunc:  func(e event.CreateEvent) bool { return has(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return has(e.ObjectNew) },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(e event.GenericEvent) bool { return has(e.Object) },
 	}
 	isExt := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		n, ok := o.(*v1alpha1.Network)
@@ -190,7 +195,17 @@ func (r *PodReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("podauthorization").
 		For(&corev1.Pod{}, builder.OnlyMetadata, builder.WithPredicates(hasNetworks)).
 		Watches(&v1alpha1.Network{}, handler.EnqueueRequestsFromMapFunc(r.networkToPods), builder.WithPredicates(isExt)).
+		Watches(&v1alpha1.Authorization{}, handler.EnqueueRequestsFromMapFunc(authorizationToPod)).
 		Complete(r)
+}
+
+// authorizationToPod is the pod an Authorization is for.
+func authorizationToPod(_ context.Context, o client.Object) []reconcile.Request {
+	az, ok := o.(*v1alpha1.Authorization)
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: az.Spec.Pod.Namespace, Name: az.Spec.Pod.Name}}}
 }
 
 // networkToPods lists the pods (from the cache) whose annotation names net.

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -36,51 +35,86 @@ func (w *Watcher) apply(ctx context.Context, p v1alpha1.Provider, l idco.Authori
 	for _, a := range l.Revoked {
 		revoked[a.ID] = a
 	}
-	pods := &metav1.PartialObjectMetadataList{}
-	pods.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
-	if err := w.Client.List(ctx, pods); err != nil {
-		return fmt.Errorf("list pods: %w", err)
+	h, err := w.holders(ctx)
+	if err != nil {
+		return err
 	}
-	byName := map[string]*metav1.PartialObjectMetadata{}
 	var errs []error
 	var stale []staleEntry
-	for i := range pods.Items {
-		pod := &pods.Items[i]
-		byName[pod.Namespace+"/"+pod.Name] = pod
-		auths, err := v1alpha1.PodAuthorizations(pod.Annotations)
-		if err != nil {
-			continue
-		}
-		for key, e := range auths {
-			if !e.Allowed || e.ID == "" || e.PodUID != string(pod.UID) {
+	for _, az := range h.auths {
+		for _, d := range az.Spec.Networks {
+			if !d.Allowed || d.ID == "" {
 				continue
 			}
-			if _, ok := active[e.ID]; ok {
+			if _, ok := active[d.ID]; ok {
 				continue
 			}
-			if a, ok := revoked[e.ID]; ok {
-				errs = append(errs, w.revokeEntry(ctx, pod, key, a, explain(p.Name, a)))
-			} else if w.providerOf(ctx, key) == p {
-				stale = append(stale, staleEntry{pod: pod, key: key, a: idco.Authorization{ID: e.ID, User: e.User}})
+			if a, ok := revoked[d.ID]; ok {
+				errs = append(errs, w.revokeEntry(ctx, az.Spec.Pod, d.Network, a, explain(p.Name, a)))
+			} else if w.providerOf(ctx, d.Network) == p {
+				stale = append(stale, staleEntry{pod: az.Spec.Pod, key: d.Network, a: idco.Authorization{ID: d.ID, User: d.User}})
 			}
 		}
 	}
 	errs = append(errs, w.revokeStale(ctx, p, stale))
-	errs = append(errs, w.releaseOrphans(ctx, p, l.Active, byName, pending))
+	errs = append(errs, w.releaseOrphans(ctx, p, l.Active, h, pending))
 	return errors.Join(errs...)
+}
+
+// holders is what of this cluster may hold a provider's authorizations:
+// its pods by "namespace/name" and the Authorization records by name (the
+// pod's UID), both from the cache.
+type holders struct {
+	pods  map[string]*metav1.PartialObjectMetadata
+	auths map[string]*v1alpha1.Authorization
+}
+
+func (w *Watcher) holders(ctx context.Context) (holders, error) {
+	pods := &metav1.PartialObjectMetadataList{}
+	pods.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
+	if err := w.Client.List(ctx, pods); err != nil {
+		return holders{}, fmt.Errorf("list pods: %w", err)
+	}
+	var azs v1alpha1.AuthorizationList
+	if err := w.Client.List(ctx, &azs); err != nil {
+		return holders{}, fmt.Errorf("list authorizations: %w", err)
+	}
+	h := holders{pods: map[string]*metav1.PartialObjectMetadata{}, auths: map[string]*v1alpha1.Authorization{}}
+	for i := range pods.Items {
+		h.pods[pods.Items[i].Namespace+"/"+pods.Items[i].Name] = &pods.Items[i]
+	}
+	for i := range azs.Items {
+		h.auths[azs.Items[i].Name] = &azs.Items[i]
+	}
+	return h, nil
+}
+
+// carries reports whether pod's Authorization holds authorization a for it.
+func (h holders) carries(pod *metav1.PartialObjectMetadata, a idco.Authorization) bool {
+	az, ok := h.auths[string(pod.UID)]
+	if !ok || az.Spec.Pod.UID != string(pod.UID) {
+		return false
+	}
+	for _, d := range az.Spec.Networks {
+		_, name, _ := strings.Cut(d.Network, "/")
+		if name == a.Network && d.ID == a.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // staleEntry is an allowed decision whose authorization is in neither
 // list of an answer.
 type staleEntry struct {
-	pod *metav1.PartialObjectMetadata
+	pod v1alpha1.PodRef
 	key string
 	a   idco.Authorization
 }
 
 // revokeStale refuses the stale decisions whose authorization a fresh
-// answer, asked after the pods were read, does not hold either: the first
-// answer may predate an authorization that a pod got since.
+// answer, asked after the records were read, does not hold either: the
+// first answer may predate an authorization that a pod got since.
 func (w *Watcher) revokeStale(ctx context.Context, p v1alpha1.Provider, stale []staleEntry) error {
 	if len(stale) == 0 {
 		return nil
@@ -117,42 +151,35 @@ func (w *Watcher) providerOf(ctx context.Context, key string) v1alpha1.Provider 
 	return *net.Spec.Provider
 }
 
-// revokeEntry turns the pod's allowed decision on network key, made with
-// authorization a.ID, into a refusal; records an event and the condition;
-// and deletes the pod's Attachments on the network, so that the agent
-// removes the interface. A decision that changed meanwhile is left alone.
-func (w *Watcher) revokeEntry(ctx context.Context, meta *metav1.PartialObjectMetadata, key string, a idco.Authorization, detail string) error {
+// revokeEntry turns the allowed decision on network key, made with
+// authorization a.ID, in the Authorization of pod ref into a refusal;
+// records an event and the condition; and deletes the pod's Attachments on
+// the network, so that the agent removes the interface. A decision that
+// changed meanwhile, and the record of a pod that is gone (the
+// AuthorizationCollector's), are left alone.
+func (w *Watcher) revokeEntry(ctx context.Context, ref v1alpha1.PodRef, key string, a idco.Authorization, detail string) error {
 	reason := a.RevokedReason
 	if reason == "" {
 		reason = ReasonRevoked
 	}
 	var pod corev1.Pod
-	var auths map[string]v1alpha1.PodAuthorization
-	done := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := w.APIReader.Get(ctx, client.ObjectKeyFromObject(meta), &pod); err != nil {
-			return client.IgnoreNotFound(err)
+	if err := w.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &pod); err != nil || string(pod.UID) != ref.UID {
+		return client.IgnoreNotFound(err)
+	}
+	az, err := updateAuthorization(ctx, w.Client, w.APIReader, &pod, func(s *v1alpha1.AuthorizationSpec) bool {
+		for i := range s.Networks {
+			if d := &s.Networks[i]; d.Network == key && d.Allowed && d.ID == a.ID {
+				now := metav1.Now()
+				d.Allowed, d.Reason, d.Detail, d.DecidedAt = false, reason, detail, &now
+				return true
+			}
 		}
-		var err error
-		if auths, err = v1alpha1.PodAuthorizations(pod.Annotations); err != nil {
-			return nil
-		}
-		e, ok := auths[key]
-		if !ok || !e.Allowed || e.ID != a.ID || e.PodUID != string(pod.UID) {
-			return nil
-		}
-		e.Allowed, e.Reason, e.Detail = false, reason, detail
-		auths[key] = e
-		if err := patchAuthorizations(ctx, w.Client, &pod, auths); err != nil {
-			return err
-		}
-		done = true
-		return nil
+		return false
 	})
-	if err != nil || !done {
+	if err != nil || az == nil {
 		return err
 	}
-	logf.FromContext(ctx).Info("network access revoked", "pod", meta.Namespace+"/"+meta.Name, "network", key, "authorization", a.ID, "reason", reason)
+	logf.FromContext(ctx).Info("network access revoked", "pod", ref.Namespace+"/"+ref.Name, "network", key, "authorization", a.ID, "reason", reason)
 	w.Recorder.Eventf(&pod, corev1.EventTypeWarning, ReasonNetworkAccessRevoked, "network %s: %s: %s", key, reason, detail)
 	nets, err := extNetworks(ctx, w.Client, &pod)
 	if err != nil {
@@ -164,7 +191,7 @@ func (w *Watcher) revokeEntry(ctx context.Context, meta *metav1.PartialObjectMet
 			keys = append(keys, k)
 		}
 	}
-	return errors.Join(syncCondition(ctx, w.Client, &pod, keys, auths), w.deleteAttachments(ctx, key, pod.UID))
+	return errors.Join(syncCondition(ctx, w.Client, &pod, keys, byNetwork(az)), w.deleteAttachments(ctx, key, pod.UID))
 }
 
 // deleteAttachments deletes the Attachments of pod uid on the network
@@ -189,16 +216,16 @@ func (w *Watcher) deleteAttachments(ctx context.Context, key string, uid types.U
 }
 
 // releaseOrphans releases the active authorizations whose pod is gone at
-// once, and those whose pod exists without carrying them after the grace
-// period.
-func (w *Watcher) releaseOrphans(ctx context.Context, p v1alpha1.Provider, active []idco.Authorization, pods map[string]*metav1.PartialObjectMetadata, pending map[string]time.Time) error {
+// once, and those whose pod exists without its Authorization carrying them
+// after the grace period.
+func (w *Watcher) releaseOrphans(ctx context.Context, p v1alpha1.Provider, active []idco.Authorization, h holders, pending map[string]time.Time) error {
 	now := time.Now()
 	seen := map[string]bool{}
 	var errs []error
 	for _, a := range active {
 		seen[a.ID] = true
-		pod := pods[a.Namespace+"/"+a.Pod]
-		if pod != nil && carries(pod, a) {
+		pod := h.pods[a.Namespace+"/"+a.Pod]
+		if pod != nil && h.carries(pod, a) {
 			delete(pending, a.ID)
 			continue
 		}
@@ -232,21 +259,6 @@ func (w *Watcher) releaseOrphans(ctx context.Context, p v1alpha1.Provider, activ
 	return errors.Join(errs...)
 }
 
-// carries reports whether pod's annotation holds authorization a for it.
-func carries(pod *metav1.PartialObjectMetadata, a idco.Authorization) bool {
-	auths, err := v1alpha1.PodAuthorizations(pod.Annotations)
-	if err != nil {
-		return false
-	}
-	for key, e := range auths {
-		_, name, _ := strings.Cut(key, "/")
-		if name == a.Network && e.ID == a.ID && e.PodUID == string(pod.UID) {
-			return true
-		}
-	}
-	return false
-}
-
 func (w *Watcher) podGone(ctx context.Context, ns, name string) (bool, error) {
 	err := w.APIReader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, podMeta())
 	if apierrors.IsNotFound(err) {
@@ -271,9 +283,10 @@ func (w *Watcher) release(ctx context.Context, p v1alpha1.Provider, a idco.Autho
 }
 
 // ReleasePod releases, at every provider in use, the authorizations of the
-// pod namespace/name if it no longer exists. The pod reconciler calls it
-// when a pod that carried decisions is deleted, so that its network's
-// edge link goes at once rather than at the next poll.
+// pod namespace/name if it no longer exists. The AuthorizationCollector
+// calls it when it collects the record of a pod that held an authorization,
+// so that its network's edge link goes at once rather than at the next
+// poll.
 func (w *Watcher) ReleasePod(ctx context.Context, namespace, name string) error {
 	gone, err := w.podGone(ctx, namespace, name)
 	if err != nil || !gone {

@@ -12,9 +12,10 @@ const eventSource = "switchboard-operator"
 
 // SetupWithManager adds to mgr what inter-cluster mode runs besides
 // registration: the PodReconciler, which decides whether pods may join
-// ext-vnet networks, and the Watcher, which carries the providers'
-// revocations to the pods and releases the authorizations of pods that
-// are gone.
+// ext-vnet networks; the Watcher, which carries the providers' revocations
+// to the pods and releases the authorizations of pods that are gone; and
+// the AuthorizationCollector, which deletes the records of pods that are
+// gone.
 func (r *Registrar) SetupWithManager(mgr ctrl.Manager) error {
 	rec := mgr.GetEventRecorderFor(eventSource)
 	w := &Watcher{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: rec, Providers: r}
@@ -24,6 +25,10 @@ func (r *Registrar) SetupWithManager(mgr ctrl.Manager) error {
 	pods := &PodReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: rec, Providers: r, Watcher: w}
 	if err := pods.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up pod authorization controller: %w", err)
+	}
+	gc := &AuthorizationCollector{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Watcher: w}
+	if err := gc.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up authorization collector: %w", err)
 	}
 	return nil
 }

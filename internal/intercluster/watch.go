@@ -17,23 +17,26 @@ import (
 
 // Watcher follows this cluster's authorizations at every provider in use
 // (a manager Runnable, so it runs on the leader only). For each provider
-// one goroutine long-polls the IDCO; on every answer it turns the pods'
-// decisions whose authorization ended into refusals (revokeEntry), and
-// releases the authorizations whose pod is gone. The first poll of each
+// one goroutine long-polls the IDCO; on every answer it turns the
+// decisions in the pods' Authorizations whose authorization ended into
+// refusals (revokeEntry), and releases the authorizations whose pod is
+// gone. The first poll of each
 // provider does not wait, and every answer is applied as a whole, so a
 // restart misses nothing.
 type Watcher struct {
-	// Client reads pod metadata and Networks from the cache.
+	// Client reads pod metadata, Networks and Authorizations from the
+	// cache, and writes.
 	Client client.Client
-	// APIReader reads pods and Attachments from the API server.
+	// APIReader reads pods, Authorizations and Attachments from the API
+	// server.
 	APIReader client.Reader
 	Recorder  record.EventRecorder
 	Providers *Registrar
 	// Wait is how long one long poll waits for a change; 0 means 30s.
 	Wait time.Duration
 	// Grace is how long an authorization may be active for a pod that
-	// exists but does not carry it (a decision being written, or a
-	// recreated pod) before it is released; 0 means 15s.
+	// exists but whose Authorization does not carry it (a decision being
+	// written, or a recreated pod) before it is released; 0 means 15s.
 	Grace time.Duration
 
 	once sync.Once

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"switchboard/api/v1alpha1"
+	"switchboard/internal/podgc"
 )
 
 // ReasonAttachmentReleased is the reason of the event on a Network when
@@ -58,19 +57,19 @@ func (r *AttachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if !att.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	why, err := r.podGone(ctx, att.Spec.Pod)
+	why, err := podgc.Gone(ctx, r.Client, r.APIReader, att.Spec.Pod)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if why == "" {
 		return ctrl.Result{RequeueAfter: r.interval()}, nil
 	}
-	err = r.Client.Delete(ctx, &att, client.Preconditions{UID: &att.UID})
-	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return ctrl.Result{}, nil // gone already, or replaced by a new Attachment of that name
-	}
+	deleted, err := podgc.Delete(ctx, r.Client, &att)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("delete attachment %q: %w", req, err)
+	}
+	if !deleted {
+		return ctrl.Result{}, nil // gone already, or replaced by a new Attachment of that name
 	}
 	pod := att.Spec.Pod.Namespace + "/" + att.Spec.Pod.Name
 	logf.FromContext(ctx).Info("released attachment", "network", att.Spec.Network, "pod", pod, "node", att.Spec.Node, "reason", why)
@@ -80,38 +79,6 @@ func (r *AttachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			"deleted attachment %s (%v) of pod %s on node %s: %s", att.Name, att.Spec.IPs, pod, att.Spec.Node, why)
 	}
 	return ctrl.Result{}, nil
-}
-
-// podGone returns why ref's pod is gone, or "" if it exists with ref's UID.
-// A pod the cache does not show is looked up in the API server before it
-// is declared gone: the cache may not have seen a pod created a moment ago.
-func (r *AttachmentReconciler) podGone(ctx context.Context, ref v1alpha1.PodRef) (string, error) {
-	key := types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}
-	pod := podMeta()
-	err := r.Client.Get(ctx, key, pod)
-	if err == nil && (ref.UID == "" || string(pod.UID) == ref.UID) {
-		return "", nil
-	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("get pod %q: %w", key, err)
-	}
-	pod = podMeta()
-	err = r.APIReader.Get(ctx, key, pod)
-	switch {
-	case apierrors.IsNotFound(err):
-		return "the pod no longer exists", nil
-	case err != nil:
-		return "", fmt.Errorf("get pod %q: %w", key, err)
-	case ref.UID != "" && string(pod.UID) != ref.UID:
-		return fmt.Sprintf("the pod was recreated (UID %s, not %s)", pod.UID, ref.UID), nil
-	}
-	return "", nil
-}
-
-func podMeta() *metav1.PartialObjectMetadata {
-	p := &metav1.PartialObjectMetadata{}
-	p.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
-	return p
 }
 
 func (r *AttachmentReconciler) interval() time.Duration {

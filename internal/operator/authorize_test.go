@@ -30,6 +30,19 @@ func extNetwork(t *testing.T, ns, name string, users ...user) {
 	waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
 }
 
+// extSetup makes a fresh namespace and, in it, an ext-vnet network
+// <prefix>-<suffix> whose access list holds a new user <who>-<suffix>
+// (names are global at the IDCO, so they carry the namespace's suffix).
+func extSetup(t *testing.T, prefix, who string) (ns, name string, u user) {
+	t.Helper()
+	ns = needEnv(t)
+	suffix := ns[len(ns)-5:]
+	u = newUser(t, who+"-"+suffix)
+	name = prefix + "-" + suffix
+	extNetwork(t, ns, name, u)
+	return ns, name, u
+}
+
 // tokenPod creates a Secret holding raw under data key (none if raw is "")
 // and a pod on network that names it in its token-secret annotation, or
 // mounts it as a volume if mount is set.
@@ -49,30 +62,41 @@ func tokenPod(t *testing.T, ns, name, network, key, raw string, mount bool) *cor
 	return pod
 }
 
-// waitDecision waits until the pod's decision on network ns/net satisfies
-// ok and returns it.
-func waitDecision(t *testing.T, pod *corev1.Pod, netKey string, ok func(v1alpha1.PodAuthorization) bool) v1alpha1.PodAuthorization {
+// waitDecision waits until the decision on network netKey in the pod's
+// Authorization satisfies ok and returns it.
+func waitDecision(t *testing.T, pod *corev1.Pod, netKey string, ok func(v1alpha1.NetworkDecision) bool) v1alpha1.NetworkDecision {
 	t.Helper()
-	var d v1alpha1.PodAuthorization
+	var d v1alpha1.NetworkDecision
 	eventually(t, fmt.Sprintf("decision on %s for pod %s", netKey, pod.Name), func() error {
-		var p corev1.Pod
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(pod), &p); err != nil {
-			return err
-		}
-		auths, err := v1alpha1.PodAuthorizations(p.Annotations)
+		az, err := authorizationOf(pod)
 		if err != nil {
 			return err
 		}
 		var found bool
-		if d, found = auths[netKey]; !found || !ok(d) {
-			return fmt.Errorf("annotation %q", p.Annotations[v1alpha1.AnnotationAuthorizations])
-		}
-		if d.PodUID != string(p.UID) {
-			return fmt.Errorf("decision for pod UID %q, not %q", d.PodUID, p.UID)
+		if d, found = az.Spec.Decision(netKey); !found || !ok(d) {
+			return fmt.Errorf("decisions %+v", az.Spec.Networks)
 		}
 		return nil
 	})
 	return d
+}
+
+// authorizationOf reads the Authorization of pod (named by its UID, which
+// it reads first) and checks that it names the pod.
+func authorizationOf(pod *corev1.Pod) (*v1alpha1.Authorization, error) {
+	var p corev1.Pod
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(pod), &p); err != nil {
+		return nil, err
+	}
+	var az v1alpha1.Authorization
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: string(p.UID)}, &az); err != nil {
+		return nil, err
+	}
+	want := v1alpha1.PodRef{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID)}
+	if az.Spec.Pod != want || az.Labels[v1alpha1.LabelPodNamespace] != p.Namespace || az.Labels[v1alpha1.LabelPodName] != p.Name {
+		return nil, fmt.Errorf("authorization %s is for pod %+v, labelled %v; want %+v", az.Name, az.Spec.Pod, az.Labels, want)
+	}
+	return &az, nil
 }
 
 func podCondition(t *testing.T, pod *corev1.Pod, status corev1.ConditionStatus, reason string) corev1.PodCondition {
@@ -94,7 +118,7 @@ func podCondition(t *testing.T, pod *corev1.Pod, status corev1.ConditionStatus, 
 }
 
 // TestPodAuthorization: each pod on an ext-vnet network gets a decision in
-// its annotation, an event and a condition; revoking the user's key at the
+// its Authorization, an event and a condition; revoking the user's key at the
 // provider refuses the pod, says so and deletes its Attachment.
 func TestPodAuthorization(t *testing.T) {
 	ns := needEnv(t)
@@ -124,7 +148,7 @@ func TestPodAuthorization(t *testing.T) {
 	} {
 		t.Run(tc.pod, func(t *testing.T) {
 			pod := tokenPod(t, ns, tc.pod, name, token.SecretKeyToken, tc.raw, false)
-			d := waitDecision(t, pod, key, func(d v1alpha1.PodAuthorization) bool { return d.Reason != "" })
+			d := waitDecision(t, pod, key, func(d v1alpha1.NetworkDecision) bool { return d.Reason != "" })
 			if d.Allowed || d.Reason != tc.reason || d.ID != "" || d.Detail == "" {
 				t.Errorf("decision %+v, want refused with %s and a detail", d, tc.reason)
 			}
@@ -135,15 +159,15 @@ func TestPodAuthorization(t *testing.T) {
 			podCondition(t, pod, corev1.ConditionFalse, tc.reason)
 		})
 	}
-	nt := waitDecision(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "notoken"}}, key, func(d v1alpha1.PodAuthorization) bool { return true })
+	nt := waitDecision(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "notoken"}}, key, func(d v1alpha1.NetworkDecision) bool { return true })
 	if !strings.Contains(nt.Detail, "switchboard token sign --network "+name) || !strings.Contains(nt.Detail, token.AnnotationSecret) {
 		t.Errorf("NoToken detail %q does not say how to make and name the Secret", nt.Detail)
 	}
 
 	for _, pod := range []*corev1.Pod{ok, seed} {
-		d := waitDecision(t, pod, key, func(d v1alpha1.PodAuthorization) bool { return d.Allowed })
-		if d.ID == "" || d.User != alice.name || d.Expires == nil {
-			t.Errorf("pod %s: decision %+v, want an authorization ID, user and expiry", pod.Name, d)
+		d := waitDecision(t, pod, key, func(d v1alpha1.NetworkDecision) bool { return d.Allowed })
+		if d.ID == "" || d.User != alice.name || d.Expires == nil || d.DecidedAt == nil {
+			t.Errorf("pod %s: decision %+v, want an authorization ID, user, expiry and time", pod.Name, d)
 		}
 		if msg := waitEvent(t, ns, "Pod", pod.Name, intercluster.ReasonNetworkAuthorized); !strings.Contains(msg, alice.name) || !strings.Contains(msg, key) {
 			t.Errorf("event %q does not name the user and network", msg)
@@ -169,9 +193,9 @@ func TestPodAuthorization(t *testing.T) {
 	if err := provider.svc.RevokeKey(context.Background(), fp); err != nil {
 		t.Fatal(err)
 	}
-	d := waitDecision(t, ok, key, func(d v1alpha1.PodAuthorization) bool { return !d.Allowed })
+	d := waitDecision(t, ok, key, func(d v1alpha1.NetworkDecision) bool { return !d.Allowed })
 	took := time.Since(start)
-	t.Logf("revocation reached the pod's annotation %v after the IDCO's change", took)
+	t.Logf("revocation reached the pod's Authorization %v after the IDCO's change", took)
 	if d.Reason != string(token.ReasonRevokedKey) || d.ID == "" {
 		t.Errorf("decision after revocation %+v, want refused with RevokedKey, keeping the ID", d)
 	}
@@ -182,7 +206,7 @@ func TestPodAuthorization(t *testing.T) {
 		t.Errorf("revocation event %q does not say why", msg)
 	}
 	podCondition(t, ok, corev1.ConditionFalse, string(token.ReasonRevokedKey))
-	waitDecision(t, seed, key, func(d v1alpha1.PodAuthorization) bool {
+	waitDecision(t, seed, key, func(d v1alpha1.NetworkDecision) bool {
 		return !d.Allowed && d.Reason == string(token.ReasonRevokedKey)
 	})
 	waitGone(t, att)
@@ -192,15 +216,12 @@ func TestPodAuthorization(t *testing.T) {
 }
 
 // TestDeletedPodIsReleased: the authorization of a pod that is deleted is
-// released at the provider, so that the edges may disconnect.
+// released at the provider, so that the edges may disconnect, and the
+// pod's Authorization is deleted.
 func TestDeletedPodIsReleased(t *testing.T) {
-	ns := needEnv(t)
-	suffix := ns[len(ns)-5:]
-	dave := newUser(t, "dave-"+suffix)
-	name := "release-" + suffix
-	extNetwork(t, ns, name, dave)
+	ns, name, dave := extSetup(t, "release", "dave")
 	pod := tokenPod(t, ns, "gone", name, token.SecretKeyToken, dave.sign(t, name), false)
-	d := waitDecision(t, pod, ns+"/"+name, func(d v1alpha1.PodAuthorization) bool { return d.Allowed })
+	d := waitDecision(t, pod, ns+"/"+name, func(d v1alpha1.NetworkDecision) bool { return d.Allowed })
 	active := func() (bool, error) {
 		l, err := provider.svc.Authorizations(context.Background(), testCluster, 0, 0)
 		if err != nil {
@@ -216,9 +237,14 @@ func TestDeletedPodIsReleased(t *testing.T) {
 	if on, err := active(); err != nil || !on {
 		t.Fatalf("authorization %s active at the provider: %v, %v; want true", d.ID, on, err)
 	}
+	az, err := authorizationOf(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := k8s.Delete(context.Background(), pod, client.GracePeriodSeconds(0)); err != nil {
 		t.Fatal(err)
 	}
+	waitGone(t, az)
 	eventually(t, "authorization "+d.ID+" released", func() error {
 		on, err := active()
 		if err == nil && on {

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -30,8 +31,10 @@ import (
 var (
 	scheme = runtime.NewScheme()
 	// k8s talks to the API server directly (no cache), for the tests' own
-	// reads and writes.
+	// reads and writes, as an administrator.
 	k8s client.Client
+	// restCfg is k8s's configuration, for clients that act as other users.
+	restCfg *rest.Config
 	// skipEnv, when set, is why the envtest tier cannot run.
 	skipEnv string
 )
@@ -67,6 +70,7 @@ func runMain(m *testing.M) int {
 		}
 	}()
 	cfg := srv.Config
+	restCfg = cfg
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1

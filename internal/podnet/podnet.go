@@ -61,8 +61,8 @@ func Parse(v string) ([]Selection, error) {
 // Ref is a network's namespace and name.
 type Ref struct{ Namespace, Name string }
 
-// String is "namespace/name", the key of the network in the pod's
-// switchboard.dev/authorizations annotation.
+// String is "namespace/name", how the network is named in an
+// Authorization's decisions.
 func (r Ref) String() string { return r.Namespace + "/" + r.Name }
 
 // Networks returns the distinct networks the annotation value v selects for
