@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -93,6 +94,13 @@ func (r *PodReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		if ok && old.Reason != ReasonNoToken {
 			continue
 		}
+		if !registered(n.net) {
+			// The provider may still hold another network's entry of this
+			// name (one deleted and made again, or in another namespace):
+			// decide once it has this one. Its status update brings the
+			// pod back.
+			continue
+		}
 		d, err := r.decide(ctx, &pod, n.ref, n.net)
 		if err != nil {
 			r.Recorder.Eventf(&pod, corev1.EventTypeWarning, ReasonProviderUnreachable,
@@ -173,6 +181,14 @@ func extNetworks(ctx context.Context, reader client.Reader, pod client.Object) (
 		}
 	}
 	return out, nil
+}
+
+// registered reports whether the operator has registered the current
+// generation of net with its provider.
+func registered(net *v1alpha1.Network) bool {
+	c := meta.FindStatusCondition(net.Status.Conditions, v1alpha1.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.Reason == v1alpha1.ReasonRegistered &&
+		net.Status.ObservedGeneration == net.Generation
 }
 
 // SetupWithManager watches the metadata of pods that carry the networks
