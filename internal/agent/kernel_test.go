@@ -36,7 +36,7 @@ type testAgent struct {
 
 // newTestAgent returns an agent on node namespace "node" whose data plane
 // knows the underlay, with network t1/red (cidr) and objs in its fake API.
-func newTestAgent(t *testing.T, cidr string, funcs interceptor.Funcs, objs ...client.Object) *testAgent {
+func newTestAgent(t testing.TB, cidr string, funcs interceptor.Funcs, objs ...client.Object) *testAgent {
 	t.Helper()
 	env := netnstest.NewPrefixed(t, "sbag")
 	node := env.NS("node")
