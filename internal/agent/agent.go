@@ -70,7 +70,7 @@ type Agent struct {
 	base      dataplane.Config // underlay and local address
 	metrics   *metrics
 	synced    atomic.Bool // the data plane was converged at least once
-	inflight  sync.Map    // containerID/ifName of ADDs in progress
+	inflight  sync.Map    // ADDs in progress: a token per ADD → its host interface name
 	recent    *recentWrites
 
 	setMu     sync.Mutex       // serialises sync: the loop and the start-up call

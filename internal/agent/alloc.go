@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/cnirpc"
 	"switchboard/internal/ipam"
 )
 
@@ -37,6 +38,62 @@ type attachmentRequest struct {
 	ifName      string
 	mac         net.HardwareAddr
 	staticIPs   []netip.Prefix // from the pod's annotation; empty = allocate
+}
+
+// linkMAC is the MAC the pod's interface is made with: the existing
+// Attachment's (att, from an earlier ADD), else the one the runtime config
+// asks for, else a random one. A MAC asked for in the pod's annotation is
+// only known once reserve has read it; the Attachment then records it and
+// the address step sets it.
+func linkMAC(conf *cnirpc.NetConf, att *sbv1.Attachment) (net.HardwareAddr, error) {
+	if att != nil {
+		return attachmentMAC(att)
+	}
+	if m := conf.RuntimeConfig.Mac; m != "" && inRuntimeConfig(conf) {
+		return parsePodMAC(m)
+	}
+	return newMAC(), nil
+}
+
+// inRuntimeConfig reports whether the runtime passes the pod's static
+// addresses and MAC in the config: Multus does so only when the config
+// declares the capabilities (see annotationRequest).
+func inRuntimeConfig(conf *cnirpc.NetConf) bool {
+	return conf.Capabilities["ips"] || conf.Capabilities["mac"]
+}
+
+func parsePodMAC(m string) (net.HardwareAddr, error) {
+	hw, err := net.ParseMAC(m)
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("mac %q in the pod's k8s.v1.cni.cncf.io/networks annotation is not a MAC address (e.g. 02:00:00:00:00:01)", m))
+	}
+	return hw, nil
+}
+
+// reserve creates the pod's Attachment on t's network with the static
+// addresses and MAC the pod asks for (in the runtime config, or else in its
+// annotation), or else with the next free address and mac.
+func (a *Agent) reserve(ctx context.Context, req cnirpc.Request, t *target, mac net.HardwareAddr) (*sbv1.Attachment, error) {
+	r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: mac}
+	ips := t.conf.RuntimeConfig.IPs
+	if !inRuntimeConfig(t.conf) {
+		ns, _ := networkRef(t.conf, t.pod.Namespace)
+		annIPs, annMAC, err := a.annotationRequest(ctx, podKey{t.pod.Namespace, t.pod.Name}, ns, t.conf.Name, req.IfName)
+		if err != nil {
+			return nil, err
+		}
+		ips = annIPs
+		if annMAC != "" {
+			if r.mac, err = parsePodMAC(annMAC); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var err error
+	if r.staticIPs, err = parseStaticIPs(ips); err != nil {
+		return nil, err
+	}
+	return a.allocate(ctx, r)
 }
 
 // allocate creates the Attachment, reserving its addresses.

@@ -150,6 +150,7 @@ func shared(n *sbv1.Network, ns string) bool {
 	return slices.Contains(n.Spec.SharedWith, "*") || slices.Contains(n.Spec.SharedWith, ns)
 }
 
+// add serves ADD: it resolves the request, then attaches the pod.
 func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
 	defer a.startADD(req.ContainerID, req.IfName)()
 	phase := a.phaseTimer()
@@ -166,52 +167,89 @@ func (a *Agent) add(ctx context.Context, req cnirpc.Request) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
+	mac, err := linkMAC(t.conf, att)
+	if err != nil {
+		a.podEvent(ctx, req, err)
+		return nil, err
+	}
 	phase("resolve")
+	return a.attach(ctx, req, t, att, mac, phase)
+}
+
+// attach makes the pod's interface and, unless an earlier ADD did (att),
+// its Attachment. The link needs no address, so it is made while the
+// Attachment create reserves one: the kernel work overlaps the API round
+// trip, and only the addresses are set once both are done. Either half
+// failing undoes the other: nothing of a failed ADD stays behind.
+func (a *Agent) attach(ctx context.Context, req cnirpc.Request, t *target, att *sbv1.Attachment, mac net.HardwareAddr, phase func(string)) (json.RawMessage, error) {
+	link := a.prepareLink(podInterface(req, t.network, mac))
+	var err error
 	if att == nil {
-		r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: newMAC()}
-		if !t.conf.Capabilities["ips"] && !t.conf.Capabilities["mac"] {
-			ns, _ := networkRef(t.conf, t.pod.Namespace)
-			ips, mac, err := a.annotationRequest(ctx, podKey{t.pod.Namespace, t.pod.Name}, ns, t.conf.Name, req.IfName)
-			if err != nil {
-				a.podEvent(ctx, req, err)
-				return nil, err
-			}
-			t.conf.RuntimeConfig.IPs, t.conf.RuntimeConfig.Mac = ips, mac
-		}
-		if m := t.conf.RuntimeConfig.Mac; m != "" {
-			if r.mac, err = net.ParseMAC(m); err != nil {
-				err = badRequest(fmt.Sprintf("mac %q in the pod's k8s.v1.cni.cncf.io/networks annotation is not a MAC address (e.g. 02:00:00:00:00:01)", m))
-				a.podEvent(ctx, req, err)
-				return nil, err
-			}
-		}
-		if r.staticIPs, err = parseStaticIPs(t.conf.RuntimeConfig.IPs); err != nil {
+		if att, err = a.reserve(ctx, req, t, mac); err != nil {
 			a.podEvent(ctx, req, err)
-			return nil, err
-		}
-		if att, err = a.allocate(ctx, r); err != nil {
-			a.podEvent(ctx, req, err)
-			return nil, err
 		}
 	}
 	phase("allocate")
-	pi, err := podInterface(req, t.network, att)
-	if err != nil {
-		return nil, err
-	}
-	mac, err := a.dp.AddPod(pi)
-	phase("dataplane")
-	if err != nil {
-		// Undo the reservation: nothing of a failed ADD stays behind.
-		if derr := a.client.Delete(ctx, att); derr != nil && !apierrors.IsNotFound(derr) {
-			err = errors.Join(err, fmt.Errorf("release attachment %s: %w", att.Name, derr))
-		} else {
-			a.recent.Deleted(att, time.Now())
+	l, lerr := link()
+	phase("link_wait")
+	switch {
+	case err != nil: // no attachment: remove the link
+		if lerr == nil {
+			err = errors.Join(err, l.Remove())
 		}
-		return nil, fmt.Errorf("attach pod %s/%s to network %s/%s: %w", t.pod.Namespace, t.pod.Name, t.network.Namespace, t.network.Name, err)
+		return nil, err
+	case lerr != nil: // no link: release the attachment
+		return nil, a.release(ctx, att, t, lerr)
 	}
-	return cniResult(t.conf.CNIVersion, req, mac, pi.IPs)
+	pi, err := podInterfaceOf(req, t.network, att)
+	var hw net.HardwareAddr
+	if err == nil {
+		hw, err = l.Finish(pi.MAC, pi.IPs)
+	}
+	phase("address")
+	if err != nil {
+		return nil, a.release(ctx, att, t, errors.Join(err, l.Remove()))
+	}
+	l.Close()
+	return cniResult(t.conf.CNIVersion, req, hw, pi.IPs)
 }
+
+// prepareLink starts making the pod's link (dataplane.PreparePod) and
+// returns a func that waits for it. The func must be called exactly once.
+func (a *Agent) prepareLink(p dataplane.PodInterface) func() (*dataplane.PodLink, error) {
+	type result struct {
+		l   *dataplane.PodLink
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		start := time.Now()
+		l, err := a.dp.PreparePod(p)
+		a.metrics.addPhase.WithLabelValues("link").Observe(time.Since(start).Seconds())
+		done <- result{l, err}
+	}()
+	return func() (*dataplane.PodLink, error) {
+		r := <-done
+		return r.l, r.err
+	}
+}
+
+// release undoes the reservation of a failed ADD, even when the plugin has
+// gone (the runtime then retries ADD, or sends DEL), and returns the ADD's
+// error, cause, with the release's if it failed too.
+func (a *Agent) release(ctx context.Context, att *sbv1.Attachment, t *target, cause error) error {
+	err := fmt.Errorf("attach pod %s/%s to network %s/%s: %w", t.pod.Namespace, t.pod.Name, t.network.Namespace, t.network.Name, cause)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if derr := a.client.Delete(ctx, att); derr != nil && !apierrors.IsNotFound(derr) {
+		return errors.Join(err, fmt.Errorf("release attachment %s: %w", att.Name, derr))
+	}
+	a.recent.Deleted(att, time.Now())
+	return err
+}
+
+// releaseTimeout bounds release once the plugin has gone.
+const releaseTimeout = 10 * time.Second
 
 // phaseTimer returns a func that records the time since its last call (or
 // since phaseTimer) under the phase it is given.
@@ -224,16 +262,21 @@ func (a *Agent) phaseTimer() func(phase string) {
 	}
 }
 
-func podInterface(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (dataplane.PodInterface, error) {
-	pi := dataplane.PodInterface{
+// podInterface is the pod's interface on network n, without addresses.
+func podInterface(req cnirpc.Request, n *sbv1.Network, mac net.HardwareAddr) dataplane.PodInterface {
+	return dataplane.PodInterface{
 		ContainerID: req.ContainerID, NetNS: req.NetNS, IfName: req.IfName,
-		VNI: uint32(n.Status.VNI), MTU: int(n.Spec.MTU),
+		VNI: uint32(n.Status.VNI), MTU: int(n.Spec.MTU), MAC: mac,
 	}
-	mac, err := net.ParseMAC(att.Spec.MAC)
+}
+
+// podInterfaceOf is the pod's interface as its Attachment records it.
+func podInterfaceOf(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (dataplane.PodInterface, error) {
+	mac, err := attachmentMAC(att)
 	if err != nil {
-		return pi, fmt.Errorf("attachment %s has MAC %q: %w", att.Name, att.Spec.MAC, err)
+		return dataplane.PodInterface{}, err
 	}
-	pi.MAC = mac
+	pi := podInterface(req, n, mac)
 	for _, s := range att.Spec.IPs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -242,6 +285,14 @@ func podInterface(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (da
 		pi.IPs = append(pi.IPs, p)
 	}
 	return pi, nil
+}
+
+func attachmentMAC(att *sbv1.Attachment) (net.HardwareAddr, error) {
+	mac, err := net.ParseMAC(att.Spec.MAC)
+	if err != nil {
+		return nil, fmt.Errorf("attachment %s has MAC %q: %w", att.Name, att.Spec.MAC, err)
+	}
+	return mac, nil
 }
 
 func cniResult(version string, req cnirpc.Request, mac net.HardwareAddr, ips []netip.Prefix) (json.RawMessage, error) {

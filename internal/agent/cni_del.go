@@ -63,7 +63,7 @@ func (a *Agent) check(ctx context.Context, req cnirpc.Request) error {
 	if att == nil {
 		return fmt.Errorf("no attachment of container %s interface %s on network %s/%s", req.ContainerID, req.IfName, t.network.Namespace, t.network.Name)
 	}
-	pi, err := podInterface(req, t.network, att)
+	pi, err := podInterfaceOf(req, t.network, att)
 	if err != nil {
 		return err
 	}

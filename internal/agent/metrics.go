@@ -28,7 +28,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"command"}),
 		addPhase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "switchboard_agent_cni_add_phase_duration_seconds", Help: "Time of each phase of a CNI ADD: resolve (network from the cache), allocate (the Attachment create), dataplane (veth, addresses).",
+			Name: "switchboard_agent_cni_add_phase_duration_seconds", Help: "Time of each phase of a CNI ADD. In turn, adding up to the ADD: resolve (network, admission, MAC), allocate (the pod's annotation if read, the Attachment create), link_wait (for the link, after allocate), address (a late MAC, the addresses). Beside allocate: link (veth into the pod, MTU, MAC, bridge port, up).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"phase"}),
 		allocConflicts: prometheus.NewCounter(prometheus.CounterOpts{

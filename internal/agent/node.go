@@ -68,22 +68,11 @@ const orphanInterval = 30 * time.Second
 
 // collectOrphans removes, at start and then periodically, the host ends of
 // pod interfaces that no attachment of this node accounts for: an ADD cut
-// short by an agent restart, or a DEL that never came. Attachments are read
-// live, after the interfaces are listed (see dataplane.RemoveOrphans).
+// short by an agent restart, or a DEL that never came. The ADDs in flight
+// and the attachments (live) are read after the interfaces are listed (see
+// dataplane.RemoveOrphans and podPortsInUse).
 func (a *Agent) collectOrphans(ctx context.Context) error {
-	keep := func() (map[string]bool, error) {
-		atts, err := a.nodeAttachments(ctx)
-		if err != nil {
-			return nil, err
-		}
-		want := make(map[string]bool, len(atts))
-		for _, at := range atts {
-			if !at.Spec.IsEdge() { // the edge cable is not a pod port
-				want[dataplane.HostIfName(at.Spec.ContainerID, at.Spec.Interface)] = true
-			}
-		}
-		return want, nil
-	}
+	keep := func() (map[string]bool, error) { return a.podPortsInUse(ctx) }
 	t := time.NewTicker(orphanInterval)
 	defer t.Stop()
 	for {
@@ -104,11 +93,32 @@ func (a *Agent) collectOrphans(ctx context.Context) error {
 	}
 }
 
+// podPortsInUse returns the host interface names that an attachment of this
+// node or an ADD in flight accounts for. An ADD makes the interface before
+// its attachment; ADDs in flight are read before the attachments, so one
+// that ends in between is seen by its attachment (or has removed its
+// interface, if it failed).
+func (a *Agent) podPortsInUse(ctx context.Context) (map[string]bool, error) {
+	want := a.addsInFlight()
+	atts, err := a.nodeAttachments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, at := range atts {
+		if !at.Spec.IsEdge() { // the edge cable is not a pod port
+			want[dataplane.HostIfName(at.Spec.ContainerID, at.Spec.Interface)] = true
+		}
+	}
+	return want, nil
+}
+
 // collectStaleAttachments deletes this node's attachments that have no pod
 // interface and no ADD in flight: an ADD that created the attachment and
 // then died with its agent, whose runtime gave up on the sandbox (so no DEL
-// will come while the pod itself lives on). Attachments are listed before
-// interfaces, so an ADD that completes in between is seen with its interface.
+// will come while the pod itself lives on). Attachments are listed first,
+// then the ADDs in flight, then the interfaces: a listed attachment's ADD
+// began before the listing, so if it is no longer in flight it ended before
+// the interfaces are listed, and they show its interface.
 // Edge attachments have no pod interface by design: they are never
 // collected here (the operator removes them when the edge's pod is gone).
 func (a *Agent) collectStaleAttachments(ctx context.Context) {
@@ -117,6 +127,7 @@ func (a *Agent) collectStaleAttachments(ctx context.Context) {
 		a.log.Error(err, "collect stale attachments")
 		return
 	}
+	busy := a.addsInFlight()
 	ports, err := a.dp.PodPorts()
 	if err != nil {
 		a.log.Error(err, "collect stale attachments")
@@ -124,7 +135,7 @@ func (a *Agent) collectStaleAttachments(ctx context.Context) {
 	}
 	for i := range atts {
 		s := atts[i].Spec
-		if s.IsEdge() || ports[dataplane.HostIfName(s.ContainerID, s.Interface)] || a.inFlight(s.ContainerID, s.Interface) {
+		if host := dataplane.HostIfName(s.ContainerID, s.Interface); s.IsEdge() || ports[host] || busy[host] {
 			continue
 		}
 		if err := a.client.Delete(ctx, &atts[i]); err != nil && !apierrors.IsNotFound(err) {
@@ -137,15 +148,21 @@ func (a *Agent) collectStaleAttachments(ctx context.Context) {
 	}
 }
 
-// ADDs in flight, so that the collectors never take an attachment whose
-// interface is being made.
+// ADDs in flight, so that the collectors never take the attachment or the
+// interface of one: it makes both, the interface first.
 func (a *Agent) startADD(containerID, ifName string) func() {
-	key := containerID + "/" + ifName
-	a.inflight.Store(key, struct{}{})
-	return func() { a.inflight.Delete(key) }
+	token := new(int) // this ADD's own entry, even if a retry overlaps it
+	host := dataplane.HostIfName(containerID, ifName)
+	a.inflight.Store(token, host)
+	return func() { a.inflight.Delete(token) }
 }
 
-func (a *Agent) inFlight(containerID, ifName string) bool {
-	_, ok := a.inflight.Load(containerID + "/" + ifName)
-	return ok
+// addsInFlight returns the host interface names of the ADDs in flight.
+func (a *Agent) addsInFlight() map[string]bool {
+	out := map[string]bool{}
+	a.inflight.Range(func(_, host any) bool {
+		out[host.(string)] = true
+		return true
+	})
+	return out
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // Dataplane programs one node's network namespace. It is safe for concurrent
-// use: calls are serialised, so AddPod may be called while Set runs.
+// use: calls are serialised, so AddPod may be called while Set runs (a
+// PodLink's Finish, which touches only the pod's namespace, is not held up).
 type Dataplane struct {
 	log *slog.Logger
 	ns  string // node namespace path; "" for the caller's

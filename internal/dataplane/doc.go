@@ -96,7 +96,11 @@
 // pod's namespace, configures both ends and enslaves the host end; on any
 // failure it deletes the pair (and the network's devices, if it had just
 // created them for this pod). AddPod for an interface that already exists
-// with the same identity converges it instead. DelPod deletes the host end,
+// with the same identity converges it instead. It can also be done in two
+// steps, for a caller that is still choosing the addresses: PreparePod does
+// everything but the addresses and returns a PodLink, whose Finish adds
+// them (in the pod's namespace only, without the Dataplane's lock) and
+// whose Remove undoes PreparePod. DelPod deletes the host end,
 // which destroys the pair; the network's devices stay until a Set that no
 // longer lists the network finds the bridge without ports. A change of a
 // network's MTU reaches the bridge and VXLAN device at once, and a pod

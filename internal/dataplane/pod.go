@@ -125,29 +125,24 @@ func (p *podNS) close() {
 // MAC. On failure it removes whatever it created. An interface that already
 // exists with the same identity (host end HostIfName paired with p.IfName in
 // p.NetNS) is brought to p's settings and reported as success.
+//
+// AddPod is PreparePod and PodLink.Finish in one call; a caller that learns
+// the addresses later (the agent, from its allocation) calls them apart.
 func (d *Dataplane) AddPod(p PodInterface) (net.HardwareAddr, error) {
-	if err := p.validate(); err != nil {
-		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h == nil {
-		return nil, errClosed
-	}
-	pns, err := openPodNS(p.NetNS)
+	l, err := d.PreparePod(p)
 	if err != nil {
-		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
+		return nil, err
 	}
-	defer pns.close()
-	m, err := d.addPod(pns, p)
+	m, err := l.Finish(p.MAC, p.IPs)
 	if err != nil {
-		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
+		return nil, errors.Join(err, l.Remove())
 	}
-	d.log.Info("added pod interface", "pod", p.ContainerID, "ifname", p.IfName, "vni", p.VNI, "dev", HostIfName(p.ContainerID, p.IfName))
+	l.Close()
 	return m, nil
 }
 
-func (d *Dataplane) addPod(pns *podNS, p PodInterface) (net.HardwareAddr, error) {
+// preparePod is PreparePod's work, under d.mu, with the pod's namespace open.
+func (d *Dataplane) preparePod(pns *podNS, p PodInterface) (*PodLink, error) {
 	hostName := HostIfName(p.ContainerID, p.IfName)
 	host, err := d.findLink(hostName, "")
 	if err != nil {
@@ -162,36 +157,35 @@ func (d *Dataplane) addPod(pns *podNS, p PodInterface) (net.HardwareAddr, error)
 		if err != nil {
 			return nil, err
 		}
-		m, err := d.setupPod(host, peer, pns, p, br)
-		if err != nil && created {
-			_ = d.removeUnused(p.VNI)
+		if err := d.setupLink(host, peer, pns, p, br); err != nil {
+			if created {
+				_ = d.removeUnused(p.VNI)
+			}
+			return nil, err
 		}
-		return m, err
+		return &PodLink{d: d, p: p, pns: pns, peer: peer, createdNet: created}, nil
 	}
 
 	br, created, err := d.networkForPod(p.VNI)
 	if err != nil {
 		return nil, err
 	}
-	undo := func() {
+	peer, err := d.createPod(hostName, br, pns, p)
+	if err != nil {
 		if l, err := d.h.LinkByName(hostName); err == nil {
 			_ = d.h.LinkDel(l)
 		}
 		if created {
 			_ = d.removeUnused(p.VNI)
 		}
-	}
-	m, err := d.createPod(hostName, br, pns, p)
-	if err != nil {
-		undo()
 		return nil, err
 	}
-	return m, nil
+	return &PodLink{d: d, p: p, pns: pns, peer: peer, createdPair: true, createdNet: created}, nil
 }
 
 // createPod creates the veth pair with its pod end directly in the pod's
-// namespace, then configures both ends.
-func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p PodInterface) (net.HardwareAddr, error) {
+// namespace, then configures both ends. It returns the pod end.
+func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p PodInterface) (netlink.Link, error) {
 	mtu, err := podMTU(p, br)
 	if err != nil {
 		return nil, err
@@ -221,7 +215,7 @@ func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p Po
 	if err != nil {
 		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
 	}
-	return d.setupPod(host, peer, pns, p, br)
+	return peer, d.setupLink(host, peer, pns, p, br)
 }
 
 // podMTU is p's MTU: p.MTU, or the bridge's, never above the bridge's.
@@ -235,17 +229,17 @@ func podMTU(p PodInterface, br netlink.Link) (int, error) {
 	return p.MTU, nil
 }
 
-// setupPod brings an existing pair to p's settings: bridge port, MTU, MAC,
-// addresses and up state, changing only what differs.
-func (d *Dataplane) setupPod(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link) (net.HardwareAddr, error) {
+// setupLink brings an existing pair to p's settings but the addresses:
+// bridge port, MTU, MAC and up state, changing only what differs.
+func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link) error {
 	hostName := host.Attrs().Name
 	mtu, err := podMTU(p, br)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if host.Attrs().MasterIndex != br.Attrs().Index {
 		if err := d.h.LinkSetMasterByIndex(host, br.Attrs().Index); err != nil {
-			return nil, fmt.Errorf("enslave %q to %q: %w", hostName, br.Attrs().Name, err)
+			return fmt.Errorf("enslave %q to %q: %w", hostName, br.Attrs().Name, err)
 		}
 	}
 	for _, l := range []struct {
@@ -254,33 +248,38 @@ func (d *Dataplane) setupPod(host, peer netlink.Link, pns *podNS, p PodInterface
 	}{{d.h, host}, {pns.h, peer}} {
 		if l.link.Attrs().MTU != mtu {
 			if err := l.h.LinkSetMTU(l.link, mtu); err != nil {
-				return nil, fmt.Errorf("set MTU of %q: %w", l.link.Attrs().Name, err)
+				return fmt.Errorf("set MTU of %q: %w", l.link.Attrs().Name, err)
 			}
 		}
 	}
-	if m, _ := macOf(p.MAC); p.MAC != nil && !macEqual(peer.Attrs().HardwareAddr, m) {
-		if err := pns.h.LinkSetHardwareAddr(peer, m.hw()); err != nil {
-			return nil, fmt.Errorf("set MAC of %q: %w", p.IfName, err)
-		}
-	}
-	if err := addAddrs(pns.h, peer, p.IPs); err != nil {
-		return nil, err
+	if _, err := setMAC(pns.h, peer, p.MAC); err != nil {
+		return err
 	}
 	if peer.Attrs().Flags&net.FlagUp == 0 {
 		if err := pns.h.LinkSetUp(peer); err != nil {
-			return nil, fmt.Errorf("set %q up: %w", p.IfName, err)
+			return fmt.Errorf("set %q up: %w", p.IfName, err)
 		}
 	}
 	if host.Attrs().Flags&net.FlagUp == 0 {
 		if err := d.h.LinkSetUp(host); err != nil {
-			return nil, fmt.Errorf("set %q up: %w", hostName, err)
+			return fmt.Errorf("set %q up: %w", hostName, err)
 		}
 	}
-	peer, err = pns.h.LinkByName(p.IfName)
-	if err != nil {
-		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
+	return nil
+}
+
+// setMAC gives link the MAC want unless it has it already or want is nil,
+// and returns the MAC link has then.
+func setMAC(h *netlink.Handle, link netlink.Link, want net.HardwareAddr) (net.HardwareAddr, error) {
+	m, _ := macOf(want)
+	if want == nil || macEqual(link.Attrs().HardwareAddr, m) {
+		return link.Attrs().HardwareAddr, nil
 	}
-	return peer.Attrs().HardwareAddr, nil
+	if err := h.LinkSetHardwareAddr(link, m.hw()); err != nil {
+		return nil, fmt.Errorf("set MAC of %q: %w", link.Attrs().Name, err)
+	}
+	link.Attrs().HardwareAddr = m.hw()
+	return m.hw(), nil
 }
 
 func macEqual(hw net.HardwareAddr, m mac) bool {
@@ -288,21 +287,12 @@ func macEqual(hw net.HardwareAddr, m mac) bool {
 	return ok && got == m
 }
 
-// addAddrs adds the addresses that link lacks; IPv6 ones skip duplicate
-// address detection, since the IPAM already guarantees uniqueness.
+// addAddrs adds the addresses to link; one it holds already is fine. IPv6
+// ones skip duplicate address detection, since the IPAM already guarantees
+// uniqueness. It lists nothing first: an address present costs one refused
+// add, where a listing would cost a dump on every call.
 func addAddrs(h *netlink.Handle, link netlink.Link, want []netip.Prefix) error {
-	have, err := h.AddrList(link, netlink.FAMILY_ALL)
-	if err != nil {
-		return fmt.Errorf("list addresses of %q: %w", link.Attrs().Name, err)
-	}
-	present := map[netip.Prefix]bool{}
-	for _, a := range have {
-		present[prefixOf(a.IPNet)] = true
-	}
 	for _, pfx := range want {
-		if present[pfx] {
-			continue
-		}
 		a := &netlink.Addr{IPNet: &net.IPNet{IP: pfx.Addr().AsSlice(), Mask: net.CIDRMask(pfx.Bits(), pfx.Addr().BitLen())}}
 		if pfx.Addr().Is6() {
 			a.Flags = unix.IFA_F_NODAD

@@ -41,12 +41,7 @@ func TestAddPodRollback(t *testing.T) {
 		}
 		return p
 	}
-	noIPv6 := c.env.NS("a-noipv6")
-	for _, k := range []string{"all", "default"} {
-		if out, err := noIPv6.Exec("sysctl", "-qw", "net.ipv6.conf."+k+".disable_ipv6=1"); err != nil {
-			t.Fatalf("disable IPv6: %v: %s", err, out)
-		}
-	}
+	noIPv6 := noIPv6NS(t, c, c.a, "noipv6")
 	taken := c.env.NS("a-taken")
 	netnstest.Veth(t, netnstest.End{NS: taken, Name: "net1"}, netnstest.End{NS: taken, Name: "other"})
 
@@ -67,9 +62,7 @@ func TestAddPodRollback(t *testing.T) {
 			} else {
 				t.Logf("AddPod: %v", err)
 			}
-			if got := linkIndexes(t, c.a); !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(before))) {
-				t.Errorf("node links changed: %v, were %v", got, before)
-			}
+			sameLinks(t, c.a, before)
 			if tc.spec.NetNS == noIPv6.Path {
 				if _, err := noIPv6.Handle(t).LinkByName("net1"); err == nil {
 					t.Error("net1 left in the pod")

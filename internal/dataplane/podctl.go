@@ -230,9 +230,9 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 // accounts for: those an ADD made before its agent died, or whose DEL never
 // came. It lists the interfaces first and only then calls keep for the
 // names that must stay, so an interface made after the listing is never a
-// candidate, and one made before it belongs to an attachment keep already
-// sees (ADD records the attachment before it makes the interface). It
-// returns the names it deleted.
+// candidate; keep must account for every one made before it, including
+// those being made whose attachment does not exist yet (the agent counts
+// its ADDs in flight). It returns the names it deleted.
 func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]string, error) {
 	d.mu.Lock()
 	if d.h == nil {
