@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -145,6 +148,34 @@ func labCommand() *cobra.Command {
 		},
 	})
 
+	apiProxy := &cobra.Command{
+		Use:    "api-proxy",
+		Short:  "Serve the lab's API servers on loopback ports for host tools (started by install)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return lab.ServeAPIProxy(ctx, cfg)
+		},
+	}
+	kubeconfig := &cobra.Command{
+		Use:   "kubeconfig",
+		Short: "Print the path of a kubeconfig with one context per lab cluster, reachable from the host (e.g. for `switchboard network create --contexts a,b`)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			h, err := lab.Open(cfg)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(h.HostKubeconfig()); err != nil {
+				return fmt.Errorf("%w: run `switchboard lab install`, which starts the lab's API proxy", err)
+			}
+			fmt.Println(h.HostKubeconfig())
+			return nil
+		},
+	}
+
 	demoCmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Play the demo scenario on the running lab, step by step",
@@ -157,7 +188,7 @@ func labCommand() *cobra.Command {
 			return demo.Run(c.Context(), h, os.Stdout)
 		},
 	}
-	cmd.AddCommand(prepare, up, install, down, status, kubectl, exe, idco, demoCmd)
+	cmd.AddCommand(prepare, up, install, down, status, kubectl, exe, idco, kubeconfig, apiProxy, demoCmd)
 	return cmd
 }
 

@@ -75,7 +75,7 @@ context only, since each cluster's access list may differ.`,
 	f.StringVar(&fl.ProviderDomain, "provider-domain", "", "ext-vnet: the IDCO's HTTPS API, HOST:PORT")
 	f.StringVar(&fl.CIDR, "cidr", "", "the network's CIDR, for IPAM (default none: pure L2)")
 	f.StringVar(&fl.Gateway, "gateway", "", "with --cidr: the gateway address, never given to a pod")
-	f.StringArrayVar(&fl.Ranges, "range", nil, "with --cidr: START-END to allocate from (repeatable; default the whole CIDR)")
+	f.StringArrayVar(&fl.Ranges, "range", nil, "with --cidr: [CONTEXT:]START-END to allocate from, in every context or in that one only (repeatable; default the whole CIDR); clusters sharing an ext-vnet subnet each need their own range")
 	f.Int32Var(&fl.MTU, "mtu", 0, "MTU of the pods' interfaces (default 0: from the node's)")
 	f.StringArrayVar(&fl.AccessList, "access-list", nil, "ext-vnet: [CONTEXT:]USER=PUBKEY.pub (repeatable)")
 	f.DurationVar(&opts.Wait, "wait", 30*time.Second, "how long to wait for each Network to be Ready (0: do not wait)")

@@ -71,6 +71,12 @@ func Install(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	done = l.p.step("API proxy for host tools: %s", hostKubeconfig(l.dir))
+	err = l.startAPIProxy(ctx)
+	done(err)
+	if err != nil {
+		return err
+	}
 	if l.interCluster() {
 		done := l.p.step("IDCO %s on the WAN at %s (state in %s)", IDCOProvider, IDCOAddr, idcoPath(l.dir))
 		err := l.installIDCO(ctx)

@@ -26,6 +26,10 @@ type Spec struct {
 	// AccessList holds each context's access list, keyed by context; a
 	// context without an entry gets none.
 	AccessList map[string][]v1alpha1.AccessEntry
+	// Ranges holds the address ranges given for one context only
+	// (CONTEXT:START-END), added to IPAM.Ranges there: clusters sharing an
+	// ext-vnet subnet allocate from ranges of their own.
+	Ranges map[string][]v1alpha1.IPRange
 }
 
 // Flags are the values of "network create"'s flags, as given.
@@ -35,7 +39,7 @@ type Flags struct {
 	ProviderDomain string
 	CIDR           string
 	Gateway        string
-	Ranges         []string // START-END
+	Ranges         []string // [CONTEXT:]START-END
 	MTU            int32
 	AccessList     []string // [CONTEXT:]USER=FILE
 }
@@ -67,30 +71,42 @@ func (f Flags) Spec(name, namespace string, contexts []string) (Spec, error) {
 	default:
 		return Spec{}, fmt.Errorf("--type %q is not a network type: use %s or %s", f.Type, v1alpha1.VNet, v1alpha1.ExtVNet)
 	}
-	ipam, err := f.ipam()
+	ipam, ranges, err := f.ipam(contexts)
 	if err != nil {
 		return Spec{}, err
 	}
-	s.IPAM = ipam
+	s.IPAM, s.Ranges = ipam, ranges
 	return s, nil
 }
 
-func (f Flags) ipam() (*v1alpha1.IPAM, error) {
+// ipam builds the IPAM of every context and the ranges given for one
+// context only.
+func (f Flags) ipam(contexts []string) (*v1alpha1.IPAM, map[string][]v1alpha1.IPRange, error) {
 	if f.CIDR == "" {
 		if f.Gateway != "" || len(f.Ranges) > 0 {
-			return nil, fmt.Errorf("--gateway and --range need --cidr: give the network's CIDR, e.g. --cidr 10.50.0.0/24")
+			return nil, nil, fmt.Errorf("--gateway and --range need --cidr: give the network's CIDR, e.g. --cidr 10.50.0.0/24")
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	ipam := &v1alpha1.IPAM{CIDR: f.CIDR, Gateway: f.Gateway}
-	for _, r := range f.Ranges {
-		start, end, ok := strings.Cut(r, "-")
-		if !ok || start == "" || end == "" {
-			return nil, fmt.Errorf("--range %q is not START-END: give the first and last address, e.g. --range 10.50.0.10-10.50.0.99", r)
+	perContext := map[string][]v1alpha1.IPRange{}
+	for _, v := range f.Ranges {
+		r, ctx := v, ""
+		if c, ok := contextPrefix(v, contexts); ok {
+			r, ctx = v[len(c)+1:], c
 		}
-		ipam.Ranges = append(ipam.Ranges, v1alpha1.IPRange{Start: start, End: end})
+		start, end, ok := strings.Cut(r, "-")
+		if !ok || start == "" || end == "" || strings.Contains(start, ":") && !strings.Contains(end, ":") {
+			return nil, nil, fmt.Errorf("--range %q is not [CONTEXT:]START-END (contexts: %s): give the first and last address, e.g. --range 10.50.0.10-10.50.0.99, or --range a:10.50.0.10-10.50.0.99 for context a only",
+				v, strings.Join(contexts, ", "))
+		}
+		if ctx == "" {
+			ipam.Ranges = append(ipam.Ranges, v1alpha1.IPRange{Start: start, End: end})
+		} else {
+			perContext[ctx] = append(perContext[ctx], v1alpha1.IPRange{Start: start, End: end})
+		}
 	}
-	return ipam, nil
+	return ipam, perContext, nil
 }
 
 // parseAccessList reads --access-list values, [CONTEXT:]USER=FILE: an
@@ -175,9 +191,9 @@ func (s Spec) object(context, namespace string) *unstructured.Unstructured {
 		if s.IPAM.Gateway != "" {
 			ipam["gateway"] = s.IPAM.Gateway
 		}
-		if len(s.IPAM.Ranges) > 0 {
+		if all := append(append([]v1alpha1.IPRange(nil), s.IPAM.Ranges...), s.Ranges[context]...); len(all) > 0 {
 			var ranges []any
-			for _, r := range s.IPAM.Ranges {
+			for _, r := range all {
 				ranges = append(ranges, map[string]any{"start": r.Start, "end": r.End})
 			}
 			ipam["ranges"] = ranges

@@ -98,7 +98,7 @@ func TestSpecErrors(t *testing.T) {
 		{"ext-vnet without provider", Flags{Type: "ext-vnet"}, []string{"--type ext-vnet needs --provider-name and --provider-domain"}},
 		{"provider domain without port", Flags{Type: "ext-vnet", ProviderName: "idco", ProviderDomain: "idco.example"}, []string{`--provider-domain "idco.example" is not HOST:PORT`}},
 		{"unknown type", Flags{Type: "vlan"}, []string{`--type "vlan"`, "use vnet or ext-vnet"}},
-		{"range syntax", Flags{Type: "vnet", CIDR: "10.50.0.0/24", Ranges: []string{"10.50.0.10"}}, []string{`--range "10.50.0.10" is not START-END`}},
+		{"range syntax", Flags{Type: "vnet", CIDR: "10.50.0.0/24", Ranges: []string{"10.50.0.10"}}, []string{`--range "10.50.0.10" is not [CONTEXT:]START-END`}},
 		{"gateway without cidr", Flags{Type: "vnet", Gateway: "10.50.0.1"}, []string{"--gateway and --range need --cidr"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,5 +132,27 @@ func TestCheckContexts(t *testing.T) {
 	}
 	if err := checkContexts([]string{"b", "a"}, known, "kc"); err != nil {
 		t.Errorf("checkContexts(b, a): %v", err)
+	}
+}
+
+func TestRangesPerContext(t *testing.T) {
+	f := Flags{Type: "vnet", CIDR: "10.200.0.0/24", Ranges: []string{"a:10.200.0.10-10.200.0.99", "b:10.200.0.100-10.200.0.199", "10.200.0.250-10.200.0.254"}}
+	s, err := f.Spec("n", "ns", []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ctx, want := range map[string]string{"a": "10.200.0.250 10.200.0.10", "b": "10.200.0.250 10.200.0.100"} {
+		ipam := s.object(ctx, "ns").Object["spec"].(map[string]any)["ipam"].(map[string]any)
+		var starts []string
+		for _, r := range ipam["ranges"].([]any) {
+			starts = append(starts, r.(map[string]any)["start"].(string))
+		}
+		if got := strings.Join(starts, " "); got != want {
+			t.Errorf("context %s: range starts %q, want %q", ctx, got, want)
+		}
+	}
+	f.Ranges = []string{"c:10.200.0.10-10.200.0.99"}
+	if _, err := f.Spec("n", "ns", []string{"a", "b"}); err == nil || !strings.Contains(err.Error(), "contexts: a, b") {
+		t.Errorf("a range for an unknown context: %v", err)
 	}
 }
