@@ -20,26 +20,6 @@ import (
 
 const interNS, interNet = "demo-inter", "sample-inter-network"
 
-// interNetwork is the Network in cluster c: the same name, provider and
-// subnet everywhere, each cluster's own address range and access list.
-func interNetwork(c lab.Cluster, pub string) string {
-	return fmt.Sprintf(`apiVersion: switchboard.dev/v1alpha1
-kind: Network
-metadata: {name: %s, namespace: %s}
-spec:
-  type: ext-vnet
-  provider: {name: %s, domain: %q}
-  ipam:
-    cidr: 10.200.0.0/24
-    ranges: [{start: 10.200.0.%d, end: 10.200.0.%d}]   # each cluster its own range
-  accessList:
-  - user: alice
-    publicKey: |
-      %s
-`, interNet, interNS, lab.IDCOProvider, lab.IDCOAddr.String(), 10+100*c.Index, 99+100*c.Index,
-		strings.ReplaceAll(strings.TrimSpace(pub), "\n", "\n      "))
-}
-
 // run runs a command of the project (the switchboard binary itself, or
 // one from the lab) and shows it as typed.
 func (d *demo) run(ctx context.Context, shown string, cmd *exec.Cmd) (string, error) {
@@ -91,27 +71,22 @@ func (d *demo) interCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, err := os.ReadFile(filepath.Join(keys, "alice.pub"))
-	if err != nil {
-		return err
-	}
 
-	d.say("each cluster's network owner creates %s with alice on its access list:", interNet)
-	d.show("cat sample-inter-network-a.yaml", interNetwork(ca, string(pub)))
-	for i, k := range []*kube.Cluster{a, b} {
-		c := d.h.Clusters[i]
-		if err := k.Apply(ctx, fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n---\n%s", interNS, interNetwork(c, string(pub)))); err != nil {
+	d.say("the network's owner creates %s in both clusters at once, alice on the access lists, each cluster its own address range:", interNet)
+	kc := d.h.HostKubeconfig()
+	args := []string{"network", "create", interNet, "--contexts", ca.Name + "," + cb.Name, "-n", interNS,
+		"--type", "ext-vnet", "--provider-name", lab.IDCOProvider, "--provider-domain", lab.IDCOAddr.String(),
+		"--cidr", "10.200.0.0/24", "--range", ca.Name + ":10.200.0.10-10.200.0.99", "--range", cb.Name + ":10.200.0.110-10.200.0.199",
+		"--access-list", "alice=" + filepath.Join(keys, "alice.pub")}
+	for _, k := range []*kube.Cluster{a, b} {
+		if err := k.Apply(ctx, fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", interNS)); err != nil {
 			return err
 		}
-		jp := `jsonpath={.status.conditions[?(@.type=="Ready")].reason}=Registered`
-		if _, err := k.Kubectl(ctx, "", "wait", "-n", interNS, "network/"+interNet, "--for="+jp, "--timeout=60s"); err != nil {
-			return fmt.Errorf("network not registered in cluster %s: %w", c.Name, err)
-		}
-		out, _ := k.Kubectl(ctx, "", "get", "network", "-n", interNS, interNet, "-o",
-			`jsonpath={.status.conditions[?(@.type=="Ready")].message}`)
-		d.say("cluster %s: %s", c.Name, out)
 	}
-
+	if _, err := d.run(ctx, "switchboard network create "+strings.Join(args[2:], " ")+" --kubeconfig $(switchboard lab kubeconfig)",
+		d.self(ctx, append(args, "--kubeconfig", kc)...)); err != nil {
+		return err
+	}
 	d.say("alice signs a token and stores it as a Secret in both clusters, then starts a pod on each side:")
 	token, err := d.self(ctx, "token", "sign", "--network", interNet, "--user", "alice", "--key", filepath.Join(keys, "alice.key"), "-n", interNS, "--name", "alice-token").Output()
 	if err != nil {
@@ -147,6 +122,11 @@ func (d *demo) interCluster(ctx context.Context) error {
 	d.show(fmt.Sprintf("switchboard lab kubectl a -- exec -n %s alice-a -- ping -c 3 -I net1 %s   # a pod in cluster b", interNS, ipB), out)
 	if err != nil {
 		return fmt.Errorf("alice's pods do not reach each other across the clusters: %w", err)
+	}
+
+	if _, err := d.run(ctx, fmt.Sprintf("switchboard network status %s --contexts %s,%s -n %s --kubeconfig $(switchboard lab kubeconfig)", interNet, ca.Name, cb.Name, interNS),
+		d.self(ctx, "network", "status", interNet, "--contexts", ca.Name+","+cb.Name, "-n", interNS, "--kubeconfig", kc)); err != nil {
+		return err
 	}
 
 	d.say("mallory signs a token in alice's name with her own key; the operator refuses her pod:")
