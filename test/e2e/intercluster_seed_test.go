@@ -62,8 +62,10 @@ data:
 
 // seedPod is the seed's Pod. Changed, because this machine has no
 // registry and busybox's default command exits at once: the image (the
-// lab's testbox, which has busybox's ping), its command, and a node, so
-// that the traffic crosses nodes and clusters.
+// lab's testbox, which has busybox's ping), its command, NET_ADMIN so that
+// it can address its interface on the pure-L2 network, and a node, so
+// that the traffic crosses nodes and clusters. The networks annotation and
+// the secret volume are as written.
 const seedPod = `apiVersion: v1
 kind: Pod
 metadata:
@@ -77,6 +79,7 @@ spec:
     image: ` + lab.TestboxImage + `
     imagePullPolicy: Never
     args: [netcheck, serve]
+    securityContext: {capabilities: {add: [NET_ADMIN]}}
   volumes:
   - name: authorization-key-volume
     secret:
