@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/vxlan"
 )
 
 func TestHostIfName(t *testing.T) {
@@ -189,8 +191,8 @@ func TestVXLANDiffers(t *testing.T) {
 		{"group", func() netlink.Link { v := *want; v.Group = net.ParseIP("239.1.1.1"); return &v }(), true},
 		{"external", func() netlink.Link { v := *want; v.FlowBased = true; return &v }(), true},
 	} {
-		if got := vxlanDiffers(tc.have, want); (got != "") != tc.differ {
-			t.Errorf("%s: vxlanDiffers = %q, want differ=%t", tc.name, got, tc.differ)
+		if got := vxlan.Differs(tc.have, want); (got != "") != tc.differ {
+			t.Errorf("%s: vxlan.Differs = %q, want differ=%t", tc.name, got, tc.differ)
 		}
 	}
 }

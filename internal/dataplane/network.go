@@ -11,6 +11,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/vxlan"
 )
 
 // ensureNetwork converges one network's bridge, VXLAN device, entries and,
@@ -84,31 +86,6 @@ func wantVXLAN(p netPlan, underlay netlink.Link, local netip.Addr) *netlink.Vxla
 	}
 }
 
-// vxlanDiffers says which immutable attribute of have differs from want, or
-// "" when have can be kept.
-func vxlanDiffers(have netlink.Link, want *netlink.Vxlan) string {
-	v, ok := have.(*netlink.Vxlan)
-	switch {
-	case !ok:
-		return "type " + have.Type()
-	case v.VxlanId != want.VxlanId:
-		return fmt.Sprintf("VNI %d", v.VxlanId)
-	case !v.SrcAddr.Equal(want.SrcAddr):
-		return fmt.Sprintf("local %s", v.SrcAddr)
-	case v.VtepDevIndex != want.VtepDevIndex:
-		return fmt.Sprintf("underlay index %d", v.VtepDevIndex)
-	case v.Port != want.Port:
-		return fmt.Sprintf("port %d", v.Port)
-	case v.Learning != want.Learning || v.Proxy != want.Proxy:
-		return fmt.Sprintf("learning %t proxy %t", v.Learning, v.Proxy)
-	case len(v.Group) > 0 && !v.Group.IsUnspecified():
-		return fmt.Sprintf("group %s", v.Group)
-	case v.FlowBased || v.L2miss || v.L3miss:
-		return "external or miss notifications"
-	}
-	return ""
-}
-
 // ensureVXLAN makes sure sbvx<vni> matches p, is an up port of br with
 // bridge-port learning off. A device with different immutable attributes is
 // replaced (its FDB and neighbour entries go with it; syncFDB and syncNeigh
@@ -121,7 +98,7 @@ func (d *Dataplane) ensureVXLAN(p netPlan, underlay netlink.Link, local netip.Ad
 		return nil, err
 	}
 	if l != nil {
-		if why := vxlanDiffers(l, want); why != "" {
+		if why := vxlan.Differs(l, want); why != "" {
 			d.log.Info("replacing VXLAN device", "vni", p.vni, "dev", name, "differs", why)
 			if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
 				return nil, fmt.Errorf("delete %q: %w", name, err)

@@ -13,6 +13,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/vxlan"
 )
 
 // DefaultPort is the UDP port of the WAN VXLAN ports. It must differ from
@@ -114,31 +116,6 @@ func (v *VXLAN) want(p Port) *netlink.Vxlan {
 	}
 }
 
-// differs says which immutable attribute of have differs from want, or ""
-// when have can be kept.
-func differs(have netlink.Link, want *netlink.Vxlan) string {
-	v, ok := have.(*netlink.Vxlan)
-	switch {
-	case !ok:
-		return "type " + have.Type()
-	case v.VxlanId != want.VxlanId:
-		return fmt.Sprintf("VNI %d", v.VxlanId)
-	case !v.SrcAddr.Equal(want.SrcAddr):
-		return fmt.Sprintf("local %s", v.SrcAddr)
-	case v.VtepDevIndex != want.VtepDevIndex:
-		return fmt.Sprintf("device index %d", v.VtepDevIndex)
-	case v.Port != want.Port:
-		return fmt.Sprintf("port %d", v.Port)
-	case v.Learning != want.Learning || v.Proxy != want.Proxy:
-		return fmt.Sprintf("learning %t proxy %t", v.Learning, v.Proxy)
-	case len(v.Group) > 0 && !v.Group.IsUnspecified():
-		return fmt.Sprintf("group %s", v.Group)
-	case v.FlowBased:
-		return "external"
-	}
-	return ""
-}
-
 // Ensure makes sbwx<ID> match p. A device whose immutable attributes (VNI,
 // local address, WAN device, port, learning, proxy) differ is replaced; MTU
 // and up state are fixed in place; FDB entries are made exactly p's.
@@ -165,7 +142,7 @@ func (v *VXLAN) ensureDevice(want *netlink.Vxlan) (netlink.Link, error) {
 		return nil, fmt.Errorf("find %q: %w", name, err)
 	}
 	if l != nil {
-		if why := differs(l, want); why != "" {
+		if why := vxlan.Differs(l, want); why != "" {
 			v.log.Info("replacing tunnel port", "dev", name, "differs", why)
 			if err := v.h.LinkDel(l); err != nil && !isNotFound(err) {
 				return nil, fmt.Errorf("delete %q: %w", name, err)
