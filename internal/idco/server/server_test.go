@@ -82,6 +82,12 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := x.a.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "d", Pod: "p", Token: "x"}); status(err) != http.StatusForbidden {
 		t.Errorf("cluster a authorizing for b: %v, want 403", err)
 	}
+	if err := x.a.DeregisterNetwork(ctx, "b", "n", idco.LocalNetwork{}); status(err) != http.StatusForbidden {
+		t.Errorf("cluster a deregistering b's network: %v, want 403", err)
+	}
+	if err := x.noCert.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{}); status(err) != http.StatusUnauthorized {
+		t.Errorf("deregistering without a certificate: %v, want 401", err)
+	}
 	if _, err := x.a.EdgeConfig(ctx, "b", 0, 0); status(err) != http.StatusForbidden {
 		t.Errorf("cluster a reading b's edge config: %v, want 403", err)
 	}
@@ -194,6 +200,61 @@ func TestAPI(t *testing.T) {
 		must(t, x.a.Release(ctx, "a", da.AuthorizationID))
 		if err := x.a.Release(ctx, "a", db.AuthorizationID); !errors.Is(err, idco.ErrNotFound) {
 			t.Errorf("a releasing b's authorization: %v, want not found", err)
+		}
+	})
+}
+
+// TestDeregisterNetworkAPI: a cluster deregisters its side of a network
+// through the API, only its own; the other cluster's edge loses it and its
+// pods' authorizations end. Deregistering again, or another local
+// Network's registration, is a no-op.
+func TestDeregisterNetworkAPI(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, x *api) {
+		ctx := context.Background()
+		key, pub, _ := x.seedAlice(t)
+		list := []idco.AccessEntry{{User: "alice", PublicKeyPEM: string(pub)}}
+		for c, cl := range map[string]*client.Client{"a": x.a, "b": x.b} {
+			_, err := cl.RegisterNetwork(ctx, c, "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 10, AccessList: list})
+			must(t, err)
+		}
+		raw, err := token.Sign(token.Claims{Network: "n", User: "alice", Expiry: time.Now().Add(time.Hour)}, key)
+		must(t, err)
+		da, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pa", Token: raw})
+		must(t, err)
+		_, err = x.b.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pb", Token: raw})
+		must(t, err)
+		before, err := x.a.Authorizations(ctx, "a", 0, 0)
+		must(t, err)
+
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{Namespace: "other", Name: "n"}))
+		if regs, err := x.svc.Registrations(ctx, "n"); err != nil || len(regs) != 2 {
+			t.Errorf("after deregistering another local Network: registrations %+v, %v; want both kept", regs, err)
+		}
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{Namespace: "t", Name: "n"}))
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{})) // idempotent
+		if regs, err := x.svc.Registrations(ctx, "n"); err != nil || len(regs) != 1 || regs[0].Cluster != "b" {
+			t.Errorf("after a deregistered: registrations %+v, %v; want b's alone", regs, err)
+		}
+		l, err := x.a.Authorizations(ctx, "a", before.Revision, 0)
+		must(t, err)
+		if len(l.Active) != 0 || len(l.Revoked) != 1 || l.Revoked[0].ID != da.AuthorizationID || l.Revoked[0].RevokedReason != idco.ReasonNetworkDeregistered {
+			t.Errorf("cluster a's authorizations after deregistering = %+v, want %s revoked with %s", l, da.AuthorizationID, idco.ReasonNetworkDeregistered)
+		}
+		cfg, err := x.b.EdgeConfig(ctx, "b", 0, 0)
+		must(t, err)
+		if len(cfg.Networks) != 1 || len(cfg.Networks[0].Peers) != 0 {
+			t.Errorf("edge config of b after a deregistered = %+v, want n without peers", cfg)
+		}
+		es, err := x.admin.Audit(ctx, idco.AuditFilter{Network: "n", Cluster: "a"})
+		must(t, err)
+		var deregs []idco.AuditEntry
+		for _, e := range es {
+			if e.Action == "deregister-network" {
+				deregs = append(deregs, e)
+			}
+		}
+		if len(deregs) != 1 || deregs[0].Actor != "cluster/a" || deregs[0].Subject != "t/n vni=10" {
+			t.Errorf("deregister-network audit entries = %+v, want one by cluster/a", deregs)
 		}
 	})
 }
