@@ -148,6 +148,11 @@ const (
 	// ext-vnet: registered with the provider, or not (yet).
 	ReasonRegistered         = "Registered"
 	ReasonRegistrationFailed = "RegistrationFailed"
+	// ext-vnet: this cluster's registration removed from the provider (an
+	// event), or the provider could not be reached to remove it, which
+	// holds up the deletion.
+	ReasonDeregistered         = "Deregistered"
+	ReasonDeregistrationFailed = "DeregistrationFailed"
 )
 
 // NetworkStatus is what the operator observed and decided.
