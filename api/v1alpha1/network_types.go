@@ -170,6 +170,13 @@ type NetworkStatus struct {
 	// +optional
 	InterClusterVNI int32 `json:"interClusterVNI,omitempty"`
 
+	// RegisteredProvider is the provider that holds this cluster's
+	// registration of an ext-vnet network. The operator deregisters the
+	// network from it before the network goes, and when spec.provider
+	// names another provider or the network is no longer of type ext-vnet.
+	// +optional
+	RegisteredProvider *Provider `json:"registeredProvider,omitempty"`
+
 	// Attachments is the number of pod interfaces on the network.
 	// +optional
 	Attachments int32 `json:"attachments"`

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"switchboard/api/v1alpha1"
@@ -75,14 +76,8 @@ func TestDeletedExtVNetIsDeregistered(t *testing.T) {
 	if got := registrations(t, name); len(got) != 0 {
 		t.Errorf("registrations of %s after its Network was deleted = %v, want none", name, got)
 	}
-	es, err := provider.svc.Audit(ctx, idco.AuditFilter{Network: name, Cluster: testCluster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(es, func(e idco.AuditEntry) bool {
-		return e.Action == "deregister-network" && e.Actor == "cluster/"+testCluster && strings.HasPrefix(e.Subject, key+" ")
-	}) {
-		t.Errorf("audit of %s has no deregister-network by cluster/%s: %+v", name, testCluster, es)
+	if es := audits(t, name, "deregister-network"); len(es) != 1 || !strings.HasPrefix(es[0].Subject, key+" ") {
+		t.Errorf("deregister-network audit entries of %s by cluster/%s = %+v, want one for %s", name, testCluster, es, key)
 	}
 	waitEvent(t, ns, "Network", name, v1alpha1.ReasonDeregistered)
 	d := waitDecision(t, pod, key, func(d v1alpha1.NetworkDecision) bool { return !d.Allowed })
@@ -121,13 +116,7 @@ func TestDeletedExtVNetIsDeregistered(t *testing.T) {
 // unreachable and how to force the deletion; once the provider is back the
 // Network is deregistered and goes.
 func TestExtVNetDeletionWaitsForProvider(t *testing.T) {
-	ns := needEnv(t)
-	name := "down-" + ns[len(ns)-5:]
-	px := startProxy(t, provider.domain)
-	n := extSpec(ns, name)
-	n.Spec.Provider.Domain = px.addr
-	create(t, n)
-	waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
+	ns, name, px, n := proxiedSetup(t, "down")
 
 	px.down()
 	if err := k8s.Delete(context.Background(), n); err != nil {
@@ -155,6 +144,20 @@ func TestExtVNetDeletionWaitsForProvider(t *testing.T) {
 	if got := registrations(t, name); len(got) != 0 {
 		t.Errorf("registrations of %s once the provider is back = %v, want none", name, got)
 	}
+}
+
+// proxiedSetup makes a fresh namespace and, in it, an ext-vnet network
+// <prefix>-<suffix> registered with the test provider through a proxy,
+// which the test can take down.
+func proxiedSetup(t *testing.T, prefix string) (ns, name string, px *proxy, n *v1alpha1.Network) {
+	t.Helper()
+	ns = needEnv(t)
+	name = prefix + "-" + ns[len(ns)-5:]
+	px = startProxy(t, provider.domain)
+	n = extSpec(ns, name)
+	n.Spec.Provider.Domain = px.addr
+	create(t, n)
+	return ns, name, px, waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
 }
 
 // proxy forwards TCP connections to target while up. down closes its
@@ -233,4 +236,79 @@ func (p *proxy) forward(c net.Conn) {
 	delete(p.conns, c)
 	delete(p.conns, u)
 	p.mu.Unlock()
+}
+
+// TestExtVNetChangesProvider: a Network whose spec.provider changes
+// deregisters from the old provider before it registers with the new one;
+// while the old one is down it says so and how to go on without it, which
+// works; a Network that is no longer ext-vnet deregisters.
+func TestExtVNetChangesProvider(t *testing.T) {
+	ns, name, px, n := proxiedSetup(t, "moving")
+	if p := n.Status.RegisteredProvider; p == nil || *p != *n.Spec.Provider {
+		t.Fatalf("status.registeredProvider = %+v, want %+v", p, n.Spec.Provider)
+	}
+
+	// The old provider (the proxy) is down: the move waits, saying how to
+	// skip the deregistration; doing so lets it register with the new one.
+	px.down()
+	direct := v1alpha1.Provider{Name: provider.name, Domain: provider.domain}
+	n.Spec.Provider = &direct
+	if err := k8s.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	n = waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonDeregistrationFailed)
+	msg := condition(n, v1alpha1.ConditionReady).Message
+	for _, want := range []string{"leaving provider " + provider.name + " for provider " + provider.name, "unreachable", px.addr, `kubectl patch network ` + name + ` -n ` + ns + ` --subresource=status`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Ready message %q does not say %q", msg, want)
+		}
+	}
+	skip := client.RawPatch(types.MergePatchType, []byte(`{"status":{"registeredProvider":null}}`))
+	if err := k8s.Status().Patch(context.Background(), n, skip); err != nil {
+		t.Fatal(err)
+	}
+	n = waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
+	if p := n.Status.RegisteredProvider; p == nil || *p != direct {
+		t.Errorf("status.registeredProvider after the move = %+v, want %+v", p, direct)
+	}
+
+	// Back with the proxy, then a plain vnet: each move deregisters first.
+	px.up()
+	n.Spec.Provider.Domain = px.addr
+	if err := k8s.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	n = waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
+	if p := n.Status.RegisteredProvider; p == nil || p.Domain != px.addr {
+		t.Errorf("status.registeredProvider after moving back = %+v, want domain %s", p, px.addr)
+	}
+	before := len(audits(t, name, "deregister-network"))
+	n.Spec.Type, n.Spec.Provider = v1alpha1.VNet, nil
+	if err := k8s.Update(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	n = waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonReady)
+	if got := registrations(t, name); len(got) != 0 || n.Status.RegisteredProvider != nil || n.Status.InterClusterVNI != 0 {
+		t.Errorf("as a vnet: registrations %v, registeredProvider %+v, inter-cluster VNI %d; want none", got, n.Status.RegisteredProvider, n.Status.InterClusterVNI)
+	}
+	if after := len(audits(t, name, "deregister-network")); after != before+1 {
+		t.Errorf("deregister-network audit entries %d, want %d", after, before+1)
+	}
+}
+
+// audits returns the test provider's audit entries of action on network by
+// this cluster, newest first.
+func audits(t *testing.T, network, action string) []idco.AuditEntry {
+	t.Helper()
+	es, err := provider.svc.Audit(context.Background(), idco.AuditFilter{Network: network, Cluster: testCluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []idco.AuditEntry
+	for _, e := range es {
+		if e.Action == action && e.Actor == "cluster/"+testCluster {
+			out = append(out, e)
+		}
+	}
+	return out
 }
