@@ -148,6 +148,11 @@ const (
 	// ext-vnet: registered with the provider, or not (yet).
 	ReasonRegistered         = "Registered"
 	ReasonRegistrationFailed = "RegistrationFailed"
+	// ext-vnet: this cluster's registration removed from the provider (an
+	// event), or the provider could not be reached to remove it, which
+	// holds up the deletion.
+	ReasonDeregistered         = "Deregistered"
+	ReasonDeregistrationFailed = "DeregistrationFailed"
 )
 
 // NetworkStatus is what the operator observed and decided.
@@ -164,6 +169,13 @@ type NetworkStatus struct {
 	// network, the same in every cluster that has it.
 	// +optional
 	InterClusterVNI int32 `json:"interClusterVNI,omitempty"`
+
+	// RegisteredProvider is the provider that holds this cluster's
+	// registration of an ext-vnet network. The operator deregisters the
+	// network from it before the network goes, and when spec.provider
+	// names another provider or the network is no longer of type ext-vnet.
+	// +optional
+	RegisteredProvider *Provider `json:"registeredProvider,omitempty"`
 
 	// Attachments is the number of pod interfaces on the network.
 	// +optional

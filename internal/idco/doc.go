@@ -8,7 +8,8 @@
 // list or, where a list is left open, the IDCO's permissions), records every
 // decision in an audit log, and tells edges what to connect. Registering a
 // network connects nothing: only an approved authorization puts a network in
-// an edge's desired configuration.
+// an edge's desired configuration. A cluster deregisters its side of a
+// network when its Network goes, which ends its authorizations there.
 //
 // The Service keeps no state of its own beyond a wake-up channel for long
 // polls: everything lives in a Store (see package switchboard/internal/idco/store

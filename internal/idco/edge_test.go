@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"switchboard/internal/idco"
 )
 
 func equalJSON(t *testing.T, a, b any) bool {
@@ -87,5 +89,50 @@ func TestEdgeConfig(t *testing.T) {
 		f.authorize("a", "n", "pa2", f.sign(alice, "n"))
 		f.must(f.svc.RevokeKey(f.ctx, alice.fp))
 		check("key revoked", "", "")
+	})
+}
+
+// TestDeregisterNetworkEdgeConfig: when a cluster deregisters a network,
+// every edge's long poll answers: the other edges drop it as a peer, its
+// own edge drops the network.
+func TestDeregisterNetworkEdgeConfig(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		alice := f.addUser("alice")
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", "198.18.0.1:4789"))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", "198.18.0.2:4789"))
+		f.register("a", "n", 100, alice)
+		f.register("b", "n", 200, alice)
+		f.authorize("a", "n", "pa", f.sign(alice, "n"))
+		f.authorize("b", "n", "pb", f.sign(alice, "n"))
+		if a, b := f.edgeText("a"), f.edgeText("b"); a != "n local=ns-a/n if=ned-n peers=b@198.18.0.2:4789\n" || b != "n local=ns-b/n if=ned-n peers=a@198.18.0.1:4789\n" {
+			t.Fatalf("before: edge a =\n%s\nedge b =\n%s\nwant both connected", a, b)
+		}
+		start, err := f.svc.EdgeConfig(f.ctx, "a", 0, 0)
+		f.must(err)
+		woke := map[string]chan int64{"a": make(chan int64, 1), "b": make(chan int64, 1)}
+		for c, ch := range woke {
+			go func() {
+				cfg, err := f.svc.EdgeConfig(f.ctx, c, start.Revision, 30*time.Second)
+				if err != nil {
+					t.Error(err)
+				}
+				ch <- cfg.Revision
+			}()
+		}
+
+		f.must(f.svc.DeregisterNetwork(f.ctx, idco.Deregistration{Network: "n", Cluster: "b"}))
+		for c, ch := range woke {
+			select {
+			case rev := <-ch:
+				if rev <= start.Revision {
+					t.Errorf("edge %s's long poll returned revision %d, want > %d", c, rev, start.Revision)
+				}
+			case <-time.After(time.Second):
+				t.Fatalf("edge %s's long poll did not return within 1s of the deregistration", c)
+			}
+		}
+		if a, b := f.edgeText("a"), f.edgeText("b"); a != "n local=ns-a/n if=ned-n peers=\n" || b != "" {
+			t.Errorf("after b deregistered: edge a =\n%s\nedge b =\n%s\nwant a without peers, b without the network", a, b)
+		}
 	})
 }

@@ -3,6 +3,7 @@ package idco_test
 import (
 	"context"
 	"crypto"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,15 +128,25 @@ func (f *fixture) authorize(cluster, network, pod, raw string) idco.Decision {
 // lastAudit returns the newest audit entry of an action.
 func (f *fixture) lastAudit(action string) idco.AuditEntry {
 	f.t.Helper()
+	es := f.audits(action)
+	if len(es) == 0 {
+		f.t.Fatalf("no audit entry for %q", action)
+	}
+	return es[0]
+}
+
+// audits returns the audit entries of an action, newest first.
+func (f *fixture) audits(action string) []idco.AuditEntry {
+	f.t.Helper()
 	es, err := f.svc.Audit(f.ctx, idco.AuditFilter{Limit: 1000})
 	f.must(err)
+	var out []idco.AuditEntry
 	for _, e := range es {
 		if e.Action == action {
-			return e
+			out = append(out, e)
 		}
 	}
-	f.t.Fatalf("no audit entry for %q", action)
-	return idco.AuditEntry{}
+	return out
 }
 
 // forEachBackend runs test on SQLite and PostgreSQL, each subtest on a
@@ -144,4 +155,17 @@ func forEachBackend(t *testing.T, test func(t *testing.T, f *fixture)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { test(t, newFixture(t, b)) })
 	}
+}
+
+// registeredIn lists, comma-separated, the clusters where network is
+// registered.
+func (f *fixture) registeredIn(network string) string {
+	f.t.Helper()
+	regs, err := f.svc.Registrations(f.ctx, network)
+	f.must(err)
+	var cs []string
+	for _, r := range regs {
+		cs = append(cs, r.Cluster)
+	}
+	return strings.Join(cs, ",")
 }

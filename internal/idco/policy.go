@@ -52,7 +52,7 @@ func (s *Service) decide(w *write, req AuthorizeRequest) (decision, token.Claims
 	if err != nil {
 		return decision{err: err}, claims
 	}
-	if !registered(regs, req.Cluster) {
+	if _, ok := registrationOf(regs, req.Cluster); !ok {
 		return refuse(ReasonNotRegistered, fmt.Sprintf(
 			"network %q is not registered in cluster %q: the operator registers it when the ext-vnet Network exists", req.Network, req.Cluster)), claims
 	}
@@ -88,15 +88,6 @@ func signingKeys(keys []Key, kid string) ([]token.Key, bool) {
 		all = append(all, tk)
 	}
 	return all, false
-}
-
-func registered(regs []Registration, cluster string) bool {
-	for _, r := range regs {
-		if r.Cluster == cluster {
-			return true
-		}
-	}
-	return false
 }
 
 // policy checks every registration of a network for the user signing with

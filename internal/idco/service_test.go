@@ -274,3 +274,76 @@ func TestExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestDeregisterNetwork: a cluster's deregistration removes its side of the
+// network only, ends its pods' authorizations (the long poll shows them
+// revoked) and no longer holds the others to its access list; doing it
+// again, or for what is unknown, changes nothing.
+func TestDeregisterNetwork(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		alice, bob := f.addUser("alice"), f.addUser("bob")
+		vni := f.register("a", "n", 100, alice, bob)
+		f.register("b", "n", 200, alice) // b's list lacks bob
+		if d := f.authorize("a", "n", "pbob", f.sign(bob, "n")); d.Reason != idco.ReasonNotInAccessList || d.Cluster != "b" {
+			t.Fatalf("bob while b has the network: %+v, want refused by b's access list", d)
+		}
+		da, db := f.authorize("a", "n", "pa", f.sign(alice, "n")), f.authorize("b", "n", "pb", f.sign(alice, "n"))
+		start, err := f.svc.Authorizations(f.ctx, "b", 0, 0)
+		f.must(err)
+		polled := make(chan idco.AuthorizationList, 1)
+		go func() {
+			l, err := f.svc.Authorizations(f.ctx, "b", start.Revision, 30*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			polled <- l
+		}()
+
+		f.must(f.svc.DeregisterNetwork(f.ctx, idco.Deregistration{Network: "n", Cluster: "b", Namespace: "ns-b", Name: "n"}))
+		select {
+		case l := <-polled:
+			if len(l.Active) != 0 || len(l.Revoked) != 1 || l.Revoked[0].ID != db.AuthorizationID || l.Revoked[0].RevokedReason != idco.ReasonNetworkDeregistered {
+				t.Errorf("cluster b's long poll after deregistering = %+v, want %s revoked with %s", l, db.AuthorizationID, idco.ReasonNetworkDeregistered)
+			}
+		case <-time.After(time.Second):
+			t.Fatal("cluster b's long poll did not return within 1s of the deregistration")
+		}
+		if got := f.registeredIn("n"); got != "a" {
+			t.Errorf("network n registered in %q after b deregistered, want a", got)
+		}
+		if l, err := f.svc.Authorizations(f.ctx, "a", 0, 0); err != nil || len(l.Active) != 1 || l.Active[0].ID != da.AuthorizationID {
+			t.Errorf("cluster a's authorizations = %+v, %v; want %s kept", l.Active, err, da.AuthorizationID)
+		}
+		if d := f.authorize("a", "n", "pbob2", f.sign(bob, "n")); !d.Allowed {
+			t.Errorf("bob after b deregistered: %+v, want allowed (b's old list no longer counts)", d)
+		}
+		if d := f.authorize("b", "n", "pb2", f.sign(alice, "n")); d.Reason != idco.ReasonNotRegistered {
+			t.Errorf("a pod of b after b deregistered: %+v, want %s", d, idco.ReasonNotRegistered)
+		}
+		e := f.lastAudit("deregister-network")
+		if e.Network != "n" || e.Cluster != "b" || !e.Allowed || e.Subject != "ns-b/n vni=200" {
+			t.Errorf("deregister-network audit = %+v", e)
+		}
+
+		before := len(f.audits("deregister-network"))
+		for _, d := range []idco.Deregistration{
+			{Network: "n", Cluster: "b"},                         // again
+			{Network: "nowhere", Cluster: "a"},                   // unknown network
+			{Network: "n", Cluster: "a", Namespace: "elsewhere"}, // another local network's
+			{Network: "n", Cluster: "a", Name: "other"},
+		} {
+			if err := f.svc.DeregisterNetwork(f.ctx, d); err != nil {
+				t.Errorf("DeregisterNetwork(%+v) = %v, want success", d, err)
+			}
+		}
+		if n := len(f.audits("deregister-network")); n != before || f.registeredIn("n") != "a" {
+			t.Errorf("no-op deregistrations changed something: %d audit entries (want %d), registered in %q", n, before, f.registeredIn("n"))
+		}
+		if err := f.svc.DeregisterNetwork(f.ctx, idco.Deregistration{Network: "n"}); !errors.Is(err, idco.ErrInvalid) {
+			t.Errorf("deregistering without a cluster: %v, want ErrInvalid", err)
+		}
+		if again := f.register("b", "n", 200, alice); again != vni {
+			t.Errorf("b registering n again got VNI %d, want the network's %d", again, vni)
+		}
+	})
+}

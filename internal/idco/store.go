@@ -68,6 +68,10 @@ type Tx interface {
 	// PutRegistration inserts or replaces a cluster's registration,
 	// access list included.
 	PutRegistration(ctx context.Context, r Registration) error
+	// DeleteRegistration removes the cluster's registration of the network,
+	// with its access list and edge attachment, and reports whether there
+	// was one. The network itself stays.
+	DeleteRegistration(ctx context.Context, network, cluster string) (bool, error)
 	// Registrations lists the network's registrations, ordered by cluster.
 	Registrations(ctx context.Context, network string) ([]Registration, error)
 	// ClusterRegistrations lists the cluster's registrations, by network.

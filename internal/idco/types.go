@@ -50,6 +50,17 @@ type Registration struct {
 	UpdatedAt  time.Time      `json:"updatedAt"`
 }
 
+// Deregistration names a cluster's side of an inter-cluster network to
+// remove. Namespace and Name, when set, must be those of the registration:
+// a registration that another local Network of the same name (in another
+// namespace) made since is kept.
+type Deregistration struct {
+	Network   string
+	Cluster   string
+	Namespace string
+	Name      string
+}
+
 // Network is an inter-cluster network and the VNI the IDCO assigned to it;
 // the VNI is unique among networks.
 type Network struct {
@@ -164,4 +175,7 @@ const (
 	ReasonNoPermission    = "NoPermission"    // a cluster left the list open and the user has no permission
 	ReasonUnknownCluster  = "UnknownCluster"  // the requesting cluster never registered
 	ReasonReleased        = "Released"        // the pod went away
+	// ReasonNetworkDeregistered: the pod's cluster deregistered the network
+	// (its Network was deleted there).
+	ReasonNetworkDeregistered = "NetworkDeregistered"
 )

@@ -23,6 +23,13 @@ type RegisterNetworkResponse struct {
 	VNI uint32 `json:"vni"`
 }
 
+// LocalNetwork names a cluster's Network (namespace and name) in a
+// deregistration, sent as the query ?namespace=&name=.
+type LocalNetwork struct {
+	Namespace string
+	Name      string
+}
+
 // PodAuthorization is the body of an authorization request; the cluster
 // comes from the path.
 type PodAuthorization struct {

@@ -1,9 +1,9 @@
 // Package intercluster is the operator's side of inter-cluster networks
 // (type ext-vnet, seed 000): it registers each such Network with its
 // provider, the inter-domain connectivity orchestrator (IDCO), together
-// with where the cluster's edge device meets the network's local segment.
-// The IDCO records the registration and connects nothing until a pod is
-// authorized.
+// with where the cluster's edge device meets the network's local segment,
+// and deregisters it before it goes. The IDCO records the registration and
+// connects nothing until a pod is authorized.
 //
 // It also decides whether pods may join such networks (PodReconciler),
 // recording each decision in the pod's Authorization, a cluster-scoped

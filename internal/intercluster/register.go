@@ -136,3 +136,31 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 	r.mu.Unlock()
 	return vni, nil
 }
+
+// Deregister removes this cluster's registration of net from provider p,
+// the provider net was registered with (its spec.provider, or the one it
+// names no more): p ends this cluster's authorizations on the network and
+// the edges disconnect it. Only a registration of this very Network
+// (namespace and name) is removed, not one that another Network of the same
+// name has made since, and nothing registered is success. It forgets the
+// registration Register cached, so that a Network of the same name made
+// again registers afresh. The error says whether p could not be reached or
+// refused.
+func (r *Registrar) Deregister(ctx context.Context, p v1alpha1.Provider, net *v1alpha1.Network) error {
+	r.mu.Lock()
+	delete(r.done, registrationKey{provider: p, network: net.Name})
+	r.mu.Unlock()
+	c, err := r.Client(&p)
+	if err != nil {
+		return err
+	}
+	err = c.DeregisterNetwork(ctx, r.cluster, net.Name, idco.LocalNetwork{Namespace: net.Namespace, Name: net.Name})
+	var answer *client.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &answer):
+		return fmt.Errorf("provider %q refused to deregister network %q: %w", p.Name, net.Name, err)
+	}
+	return fmt.Errorf("provider %q at %s is unreachable, so network %q is not deregistered: %w", p.Name, p.Domain, net.Name, err)
+}

@@ -154,13 +154,14 @@ func (w *Watcher) grace() time.Duration {
 // explain says what an ended authorization means for the pod's owner.
 func explain(provider string, a idco.Authorization) string {
 	why := map[string]string{
-		"RevokedKey":               "the signing key of user %q was revoked at the provider; register a new key, sign a new token and recreate the pod",
-		idco.ReasonNotInAccessList: "a cluster's access list no longer holds user %q or their key; ask that network owner to add it back",
-		idco.ReasonNoPermission:    "user %q lost the provider's permission for this network; ask the IDCO admin to grant it again",
-		"Expired":                  "the token of user %q expired; sign a new one and recreate the pod",
-		idco.ReasonReleased:        "the authorization of user %q was released",
-		"Superseded":               "the pod of user %q was authorized again",
-		"":                         "the provider no longer holds the authorization of user %q (it ended while the operator was not watching); recreate the pod with a valid token",
+		"RevokedKey":                   "the signing key of user %q was revoked at the provider; register a new key, sign a new token and recreate the pod",
+		idco.ReasonNotInAccessList:     "a cluster's access list no longer holds user %q or their key; ask that network owner to add it back",
+		idco.ReasonNoPermission:        "user %q lost the provider's permission for this network; ask the IDCO admin to grant it again",
+		"Expired":                      "the token of user %q expired; sign a new one and recreate the pod",
+		idco.ReasonReleased:            "the authorization of user %q was released",
+		"Superseded":                   "the pod of user %q was authorized again",
+		idco.ReasonNetworkDeregistered: "the network was deregistered in this cluster (its Network was deleted, or moved to another provider), which ended the authorization of user %q",
+		"":                             "the provider no longer holds the authorization of user %q (it ended while the operator was not watching); recreate the pod with a valid token",
 	}[a.RevokedReason]
 	if why == "" {
 		why = "the provider ended the authorization of user %q"

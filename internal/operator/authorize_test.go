@@ -20,14 +20,20 @@ import (
 // given users on its access list and waits until it is registered.
 func extNetwork(t *testing.T, ns, name string, users ...user) {
 	t.Helper()
+	create(t, extSpec(ns, name, users...))
+	waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
+}
+
+// extSpec is an ext-vnet Network at the test provider with the given users
+// on its access list.
+func extSpec(ns, name string, users ...user) *v1alpha1.Network {
 	n := network(ns, name, nil)
 	n.Spec.Type = v1alpha1.ExtVNet
 	n.Spec.Provider = &v1alpha1.Provider{Name: provider.name, Domain: provider.domain}
 	for _, u := range users {
 		n.Spec.AccessList = append(n.Spec.AccessList, v1alpha1.AccessEntry{User: u.name, PublicKey: u.pubPEM})
 	}
-	create(t, n)
-	waitCondition(t, ns, name, v1alpha1.ConditionReady, v1alpha1.ReasonRegistered)
+	return n
 }
 
 // extSetup makes a fresh namespace and, in it, an ext-vnet network

@@ -120,6 +120,12 @@ func needEnv(t *testing.T) string {
 		t.Skip(skipEnv)
 	}
 	t.Parallel()
+	return newNamespace(t)
+}
+
+// newNamespace creates a namespace with a fresh name and returns the name.
+func newNamespace(t *testing.T) string {
+	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "sb-"}}
 	if err := k8s.Create(context.Background(), ns); err != nil {
 		t.Fatalf("create namespace: %v", err)

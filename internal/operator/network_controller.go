@@ -35,16 +35,23 @@ type NetworkReconciler struct {
 	APIReader client.Reader
 	Recorder  record.EventRecorder
 	Reserved  []ReservedPrefix
-	// Registrar registers ext-vnet Networks with their provider; nil
-	// refuses type ext-vnet.
+	// Registrar registers ext-vnet Networks with their provider, and
+	// deregisters them before they go; nil refuses type ext-vnet.
 	Registrar Registrar
+
+	deregisterBackoff backoff
 }
 
 // Registrar records an ext-vnet Network, which has its VNI, with its
-// provider (the IDCO) and returns the network's inter-cluster VNI. It is
-// idempotent. Package intercluster implements it.
+// provider (the IDCO) and returns the network's inter-cluster VNI, and
+// removes the record before the Network goes. Both are idempotent. Package
+// intercluster implements it.
 type Registrar interface {
 	Register(ctx context.Context, net *v1alpha1.Network) (uint32, error)
+	// Deregister removes this cluster's registration of net from provider
+	// p, ending this cluster's authorizations on it; nothing registered is
+	// success.
+	Deregister(ctx context.Context, p v1alpha1.Provider, net *v1alpha1.Network) error
 }
 
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch;update;patch
@@ -58,6 +65,9 @@ type Registrar interface {
 func (r *NetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var net v1alpha1.Network
 	if err := r.Client.Get(ctx, req.NamespacedName, &net); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.deregisterBackoff.reset(req.NamespacedName) // its finalizer may have been removed by hand
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	atts, err := listAttachments(ctx, r.Client, &net)
@@ -89,7 +99,9 @@ func (r *NetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // finalize defers the deletion of net while Attachments remain, saying
-// which pods hold it, and lets it go once none do.
+// which pods hold it, and then while its provider cannot be reached to
+// deregister it (inter-cluster mode), saying how to force it; it lets net
+// go once both are done.
 func (r *NetworkReconciler) finalize(ctx context.Context, net *v1alpha1.Network, atts []v1alpha1.Attachment) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(net, Finalizer) {
 		return ctrl.Result{}, nil
@@ -103,28 +115,34 @@ func (r *NetworkReconciler) finalize(ctx context.Context, net *v1alpha1.Network,
 		}
 		atts = live
 	}
-	key := client.ObjectKeyFromObject(net).String()
-	if len(atts) == 0 {
-		controllerutil.RemoveFinalizer(net, Finalizer)
-		if err := r.Client.Update(ctx, net); err != nil && !apierrors.IsNotFound(err) {
-			return retry(fmt.Errorf("remove finalizer from network %q: %w", key, err))
-		}
-		return ctrl.Result{}, nil
-	}
-	msg := deferredMessage(atts)
 	net.Status.Attachments = int32(len(atts))
+	if len(atts) > 0 {
+		// The Attachment watch brings us back when one goes.
+		return r.deferDeletion(ctx, net, metav1.Condition{Type: v1alpha1.ConditionInUse, Status: metav1.ConditionTrue,
+			Reason: v1alpha1.ReasonDeleteDeferred, Message: deferredMessage(atts)}, 0)
+	}
+	if c, after := r.deregister(ctx, net); c != nil {
+		return r.deferDeletion(ctx, net, *c, after)
+	}
+	controllerutil.RemoveFinalizer(net, Finalizer)
+	if err := r.Client.Update(ctx, net); err != nil && !apierrors.IsNotFound(err) {
+		return retry(fmt.Errorf("remove finalizer from network %q: %w", client.ObjectKeyFromObject(net), err))
+	}
+	return ctrl.Result{}, nil
+}
+
+// deferDeletion records why net's deletion waits, in condition c and, when
+// c changes, a Warning event, and comes back after after (0: when an
+// Attachment goes).
+func (r *NetworkReconciler) deferDeletion(ctx context.Context, net *v1alpha1.Network, c metav1.Condition, after time.Duration) (ctrl.Result, error) {
 	net.Status.ObservedGeneration = net.Generation
-	if meta.SetStatusCondition(&net.Status.Conditions, metav1.Condition{
-		Type: v1alpha1.ConditionInUse, Status: metav1.ConditionTrue,
-		Reason: v1alpha1.ReasonDeleteDeferred, Message: msg,
-	}) {
-		r.Recorder.Event(net, corev1.EventTypeWarning, v1alpha1.ReasonDeleteDeferred, msg)
+	if meta.SetStatusCondition(&net.Status.Conditions, c) {
+		r.Recorder.Event(net, corev1.EventTypeWarning, c.Reason, c.Message)
 		if err := r.Client.Status().Update(ctx, net); err != nil {
-			return retry(fmt.Errorf("update status of network %q: %w", key, err))
+			return retry(fmt.Errorf("update status of network %q: %w", client.ObjectKeyFromObject(net), err))
 		}
 	}
-	// The Attachment watch brings us back when one goes.
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // deferredMessage names the pods still attached, at most maxNamed of them.

@@ -63,12 +63,18 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 	if msg != "" {
 		return notReady(v1alpha1.ReasonInvalidSpec, "%s", msg), 0, nil
 	}
+	// A network that moved to another provider, or is no longer ext-vnet,
+	// leaves the one that has it first.
+	if c, after := r.deregister(ctx, net); c != nil {
+		return c, after, nil
+	}
 	if net.Spec.Type == v1alpha1.ExtVNet {
 		inter, err := r.Registrar.Register(ctx, net)
 		if err != nil {
 			return notReady(v1alpha1.ReasonRegistrationFailed, "%v; retrying", err), 15 * time.Second, nil
 		}
 		net.Status.InterClusterVNI = int32(inter)
+		net.Status.RegisteredProvider = net.Spec.Provider.DeepCopy()
 		return &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: v1alpha1.ReasonRegistered, Message: fmt.Sprintf("VNI %d; registered with provider %s (inter-cluster VNI %d); pods join with the k8s.v1.cni.cncf.io/networks annotation and a signed token",
 				net.Status.VNI, net.Spec.Provider.Name, inter)}, 0, nil

@@ -1,6 +1,7 @@
 // Package operator is Switchboard's control plane: one reconciler per kind.
 // NetworkReconciler assigns each Network a VNI, validates it and publishes
-// its NetworkAttachmentDefinition, and defers deletion while pods use it;
+// its NetworkAttachmentDefinition, and defers deletion while pods use it
+// (and, for an ext-vnet network, until its provider deregistered it);
 // AttachmentReconciler deletes Attachments whose pod is gone;
 // NADReconciler turns a user's NetworkAttachmentDefinition of type l2sm or
 // switchboard (the seed format) into a Network. Setup wires all three into
@@ -17,7 +18,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
-// Finalizer keeps a Network while Attachments still use it.
+// Finalizer keeps a Network while Attachments still use it and, for an
+// ext-vnet network in inter-cluster mode, until its provider deregistered
+// it.
 const Finalizer = "switchboard.dev/in-use"
 
 // eventSource is the component name on the operator's events.

@@ -147,6 +147,16 @@ func (c *Client) RegisterNetwork(ctx context.Context, cluster, network string, r
 	return out.VNI, err
 }
 
+// DeregisterNetwork removes the cluster's side of network when its local
+// Network goes: the IDCO ends the cluster's authorizations on it and the
+// edges disconnect it. local names that Network (empty fields match any),
+// so that a registration another Network of the same name made since is
+// kept. It is idempotent: what is not registered is success.
+func (c *Client) DeregisterNetwork(ctx context.Context, cluster, network string, local idco.LocalNetwork) error {
+	q := query(map[string]string{"namespace": local.Namespace, "name": local.Name})
+	return c.do(ctx, http.MethodDelete, clusterPath(cluster, "networks", network), q, nil, nil)
+}
+
 // Authorize asks whether a pod of cluster may join a network with a
 // token. A refusal is a Decision with Allowed false, not an error.
 func (c *Client) Authorize(ctx context.Context, cluster string, req idco.PodAuthorization) (idco.Decision, error) {
@@ -158,6 +168,17 @@ func (c *Client) Authorize(ctx context.Context, cluster string, req idco.PodAuth
 // Release ends an authorization when its pod goes; idempotent.
 func (c *Client) Release(ctx context.Context, cluster, id string) error {
 	return c.do(ctx, http.MethodDelete, clusterPath(cluster, "authorizations", id), nil, nil, nil)
+}
+
+// query holds the parameters that are not empty.
+func query(params map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
 }
 
 func pollQuery(since int64, wait time.Duration) url.Values {
@@ -253,12 +274,7 @@ func (c *Client) RevokePermission(ctx context.Context, user, network string) err
 
 // Audit reads the audit log, newest first (admin).
 func (c *Client) Audit(ctx context.Context, f idco.AuditFilter) ([]idco.AuditEntry, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"user": f.User, "network": f.Network, "cluster": f.Cluster} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
+	q := query(map[string]string{"user": f.User, "network": f.Network, "cluster": f.Cluster})
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"net"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"switchboard/internal/idco/pki"
 	"switchboard/internal/idco/server"
 	"switchboard/internal/idco/store"
+	"switchboard/internal/idco/store/storetest"
+	"switchboard/internal/token"
 )
 
 // api is a running IDCO on loopback with certificates for clusters a and
@@ -77,4 +80,37 @@ func startAPI(tb testing.TB, dsn string) *api {
 		tb.Cleanup(c.Close)
 	}
 	return x
+}
+
+// seedAlice adds user alice with a new key, whose signer, PEM public key
+// and fingerprint it returns, and sets the edge endpoints of clusters a and
+// b.
+func (x *api) seedAlice(tb testing.TB) (crypto.Signer, []byte, string) {
+	tb.Helper()
+	ctx := context.Background()
+	key, err := token.GenerateKey("")
+	must(tb, err)
+	pub, err := token.MarshalPublicKeyPEM(key.Public())
+	must(tb, err)
+	must(tb, x.admin.AddUser(ctx, "alice"))
+	fp, err := x.admin.AddKey(ctx, "alice", pub)
+	must(tb, err)
+	must(tb, x.a.SetEdgeEndpoint(ctx, "a", "198.18.0.1:4789"))
+	must(tb, x.b.SetEdgeEndpoint(ctx, "b", "198.18.0.2:4789"))
+	return key, pub, fp
+}
+
+// forEachBackend runs test against an API on SQLite and on PostgreSQL,
+// each on a fresh database.
+func forEachBackend(t *testing.T, test func(t *testing.T, x *api)) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) { test(t, startAPI(t, b.NewDSN(t))) })
+	}
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -12,6 +12,7 @@ func (s *Server) clusterRoutes() {
 	s.handle("PUT /v1/clusters/{cluster}", clusterSelf, s.registerCluster)
 	s.handle("PUT /v1/clusters/{cluster}/edge-endpoint", clusterSelf, s.setEdgeEndpoint)
 	s.handle("PUT /v1/clusters/{cluster}/networks/{network}", clusterSelf, s.registerNetwork)
+	s.handle("DELETE /v1/clusters/{cluster}/networks/{network}", clusterSelf, s.deregisterNetwork)
 	s.handle("POST /v1/clusters/{cluster}/authorizations", clusterSelf, s.authorizePod)
 	s.handle("GET /v1/clusters/{cluster}/authorizations", clusterSelf, s.authorizations)
 	s.handle("DELETE /v1/clusters/{cluster}/authorizations/{id}", clusterSelf, s.release)
@@ -68,6 +69,21 @@ func (s *Server) registerNetwork(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, idco.RegisterNetworkResponse{VNI: vni})
+}
+
+// deregisterNetwork removes the cluster's side of a network; ?namespace=
+// and ?name= keep a registration that another local Network made.
+func (s *Server) deregisterNetwork(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	q := r.URL.Query()
+	err := s.svc.DeregisterNetwork(ctx, idco.Deregistration{Cluster: r.PathValue("cluster"), Network: r.PathValue("network"),
+		Namespace: q.Get("namespace"), Name: q.Get("name")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) authorizePod(w http.ResponseWriter, r *http.Request) {

@@ -82,6 +82,12 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := x.a.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "d", Pod: "p", Token: "x"}); status(err) != http.StatusForbidden {
 		t.Errorf("cluster a authorizing for b: %v, want 403", err)
 	}
+	if err := x.a.DeregisterNetwork(ctx, "b", "n", idco.LocalNetwork{}); status(err) != http.StatusForbidden {
+		t.Errorf("cluster a deregistering b's network: %v, want 403", err)
+	}
+	if err := x.noCert.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{}); status(err) != http.StatusUnauthorized {
+		t.Errorf("deregistering without a certificate: %v, want 401", err)
+	}
 	if _, err := x.a.EdgeConfig(ctx, "b", 0, 0); status(err) != http.StatusForbidden {
 		t.Errorf("cluster a reading b's edge config: %v, want 403", err)
 	}
@@ -128,89 +134,127 @@ func TestMutualTLS(t *testing.T) {
 // TestAPI walks the inter-cluster flow through the HTTPS API on both
 // backends.
 func TestAPI(t *testing.T) {
-	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			x := startAPI(t, b.NewDSN(t))
-			ctx := context.Background()
-			must := func(err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			key, err := token.GenerateKey("")
-			must(err)
-			pub, err := token.MarshalPublicKeyPEM(key.Public())
-			must(err)
-			must(x.admin.AddUser(ctx, "alice"))
-			fp, err := x.admin.AddKey(ctx, "alice", pub)
-			must(err)
-			must(x.a.SetEdgeEndpoint(ctx, "a", "198.18.0.1:4789"))
-			must(x.b.SetEdgeEndpoint(ctx, "b", "198.18.0.2:4789"))
-			list := []idco.AccessEntry{{User: "alice", PublicKeyPEM: string(pub)}}
-			vni, err := x.a.RegisterNetwork(ctx, "a", "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 10, AccessList: list})
-			must(err)
-			_, err = x.b.RegisterNetwork(ctx, "b", "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 20})
-			must(err)
-			must(x.admin.Grant(ctx, "alice", "n")) // b leaves the list open
+	forEachBackend(t, func(t *testing.T, x *api) {
+		ctx := context.Background()
+		key, pub, fp := x.seedAlice(t)
+		list := []idco.AccessEntry{{User: "alice", PublicKeyPEM: string(pub)}}
+		vni, err := x.a.RegisterNetwork(ctx, "a", "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 10, AccessList: list})
+		must(t, err)
+		_, err = x.b.RegisterNetwork(ctx, "b", "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 20})
+		must(t, err)
+		must(t, x.admin.Grant(ctx, "alice", "n")) // b leaves the list open
 
-			raw, err := token.Sign(token.Claims{Network: "n", User: "alice", Expiry: time.Now().Add(time.Hour)}, key)
-			must(err)
-			da, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pa", Token: raw})
-			must(err)
-			db, err := x.b.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pb", Token: raw})
-			must(err)
-			if !da.Allowed || !db.Allowed {
-				t.Fatalf("decisions %+v, %+v; want both allowed", da, db)
-			}
-			bad, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "px", Token: raw[:len(raw)-3] + "AAA"})
-			must(err)
-			if bad.Allowed || bad.Reason != string(token.ReasonForged) {
-				t.Errorf("tampered token: %+v, want refused Forged", bad)
-			}
-			cfg, err := x.a.EdgeConfig(ctx, "a", 0, 0)
-			must(err)
-			if len(cfg.Networks) != 1 || cfg.Networks[0].VNI != vni || len(cfg.Networks[0].Peers) != 1 || cfg.Networks[0].Peers[0].Endpoint != "198.18.0.2:4789" {
-				t.Errorf("edge config of a = %+v", cfg)
-			}
-			l, err := x.b.Authorizations(ctx, "b", 0, 0)
-			must(err)
+		raw, err := token.Sign(token.Claims{Network: "n", User: "alice", Expiry: time.Now().Add(time.Hour)}, key)
+		must(t, err)
+		da, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pa", Token: raw})
+		must(t, err)
+		db, err := x.b.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pb", Token: raw})
+		must(t, err)
+		if !da.Allowed || !db.Allowed {
+			t.Fatalf("decisions %+v, %+v; want both allowed", da, db)
+		}
+		bad, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "px", Token: raw[:len(raw)-3] + "AAA"})
+		must(t, err)
+		if bad.Allowed || bad.Reason != string(token.ReasonForged) {
+			t.Errorf("tampered token: %+v, want refused Forged", bad)
+		}
+		cfg, err := x.a.EdgeConfig(ctx, "a", 0, 0)
+		must(t, err)
+		if len(cfg.Networks) != 1 || cfg.Networks[0].VNI != vni || len(cfg.Networks[0].Peers) != 1 || cfg.Networks[0].Peers[0].Endpoint != "198.18.0.2:4789" {
+			t.Errorf("edge config of a = %+v", cfg)
+		}
+		l, err := x.b.Authorizations(ctx, "b", 0, 0)
+		must(t, err)
 
-			// A revocation reaches a long-polling operator within a second.
-			got := make(chan idco.AuthorizationList, 1)
-			go func() {
-				l, err := x.b.Authorizations(ctx, "b", l.Revision, 30*time.Second)
-				if err != nil {
-					t.Error(err)
-				}
-				got <- l
-			}()
-			start := time.Now()
-			must(x.admin.RevokeKey(ctx, fp))
-			select {
-			case nl := <-got:
-				if len(nl.Active) != 0 || len(nl.Revoked) != 1 || nl.Revoked[0].RevokedReason != string(token.ReasonRevokedKey) {
-					t.Errorf("long poll after revocation = %+v", nl)
-				}
-				t.Logf("revocation reached the long poll after %v", time.Since(start))
-			case <-time.After(time.Second):
-				t.Fatal("long poll did not return within 1s of the revocation")
+		// A revocation reaches a long-polling operator within a second.
+		got := make(chan idco.AuthorizationList, 1)
+		go func() {
+			l, err := x.b.Authorizations(ctx, "b", l.Revision, 30*time.Second)
+			if err != nil {
+				t.Error(err)
 			}
-			es, err := x.admin.Audit(ctx, idco.AuditFilter{Network: "n", Limit: 50})
-			must(err)
-			var actors []string
-			for _, e := range es {
-				if e.Action == "authorize" {
-					actors = append(actors, e.Actor)
-				}
+			got <- l
+		}()
+		start := time.Now()
+		must(t, x.admin.RevokeKey(ctx, fp))
+		select {
+		case nl := <-got:
+			if len(nl.Active) != 0 || len(nl.Revoked) != 1 || nl.Revoked[0].RevokedReason != string(token.ReasonRevokedKey) {
+				t.Errorf("long poll after revocation = %+v", nl)
 			}
-			if !slices.Contains(actors, "cluster/a") || !slices.Contains(actors, "cluster/b") {
-				t.Errorf("authorize audit actors %v, want cluster/a and cluster/b", actors)
+			t.Logf("revocation reached the long poll after %v", time.Since(start))
+		case <-time.After(time.Second):
+			t.Fatal("long poll did not return within 1s of the revocation")
+		}
+		es, err := x.admin.Audit(ctx, idco.AuditFilter{Network: "n", Limit: 50})
+		must(t, err)
+		var actors []string
+		for _, e := range es {
+			if e.Action == "authorize" {
+				actors = append(actors, e.Actor)
 			}
-			must(x.a.Release(ctx, "a", da.AuthorizationID))
-			if err := x.a.Release(ctx, "a", db.AuthorizationID); !errors.Is(err, idco.ErrNotFound) {
-				t.Errorf("a releasing b's authorization: %v, want not found", err)
+		}
+		if !slices.Contains(actors, "cluster/a") || !slices.Contains(actors, "cluster/b") {
+			t.Errorf("authorize audit actors %v, want cluster/a and cluster/b", actors)
+		}
+		must(t, x.a.Release(ctx, "a", da.AuthorizationID))
+		if err := x.a.Release(ctx, "a", db.AuthorizationID); !errors.Is(err, idco.ErrNotFound) {
+			t.Errorf("a releasing b's authorization: %v, want not found", err)
+		}
+	})
+}
+
+// TestDeregisterNetworkAPI: a cluster deregisters its side of a network
+// through the API, only its own; the other cluster's edge loses it and its
+// pods' authorizations end. Deregistering again, or another local
+// Network's registration, is a no-op.
+func TestDeregisterNetworkAPI(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, x *api) {
+		ctx := context.Background()
+		key, pub, _ := x.seedAlice(t)
+		list := []idco.AccessEntry{{User: "alice", PublicKeyPEM: string(pub)}}
+		for c, cl := range map[string]*client.Client{"a": x.a, "b": x.b} {
+			_, err := cl.RegisterNetwork(ctx, c, "n", idco.NetworkRegistration{Namespace: "t", Name: "n", LocalVNI: 10, AccessList: list})
+			must(t, err)
+		}
+		raw, err := token.Sign(token.Claims{Network: "n", User: "alice", Expiry: time.Now().Add(time.Hour)}, key)
+		must(t, err)
+		da, err := x.a.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pa", Token: raw})
+		must(t, err)
+		_, err = x.b.Authorize(ctx, "b", idco.PodAuthorization{Network: "n", Namespace: "t", Pod: "pb", Token: raw})
+		must(t, err)
+		before, err := x.a.Authorizations(ctx, "a", 0, 0)
+		must(t, err)
+
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{Namespace: "other", Name: "n"}))
+		if regs, err := x.svc.Registrations(ctx, "n"); err != nil || len(regs) != 2 {
+			t.Errorf("after deregistering another local Network: registrations %+v, %v; want both kept", regs, err)
+		}
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{Namespace: "t", Name: "n"}))
+		must(t, x.a.DeregisterNetwork(ctx, "a", "n", idco.LocalNetwork{})) // idempotent
+		if regs, err := x.svc.Registrations(ctx, "n"); err != nil || len(regs) != 1 || regs[0].Cluster != "b" {
+			t.Errorf("after a deregistered: registrations %+v, %v; want b's alone", regs, err)
+		}
+		l, err := x.a.Authorizations(ctx, "a", before.Revision, 0)
+		must(t, err)
+		if len(l.Active) != 0 || len(l.Revoked) != 1 || l.Revoked[0].ID != da.AuthorizationID || l.Revoked[0].RevokedReason != idco.ReasonNetworkDeregistered {
+			t.Errorf("cluster a's authorizations after deregistering = %+v, want %s revoked with %s", l, da.AuthorizationID, idco.ReasonNetworkDeregistered)
+		}
+		cfg, err := x.b.EdgeConfig(ctx, "b", 0, 0)
+		must(t, err)
+		if len(cfg.Networks) != 1 || len(cfg.Networks[0].Peers) != 0 {
+			t.Errorf("edge config of b after a deregistered = %+v, want n without peers", cfg)
+		}
+		es, err := x.admin.Audit(ctx, idco.AuditFilter{Network: "n", Cluster: "a"})
+		must(t, err)
+		var deregs []idco.AuditEntry
+		for _, e := range es {
+			if e.Action == "deregister-network" {
+				deregs = append(deregs, e)
 			}
-		})
-	}
+		}
+		if len(deregs) != 1 || deregs[0].Actor != "cluster/a" || deregs[0].Subject != "t/n vni=10" {
+			t.Errorf("deregister-network audit entries = %+v, want one by cluster/a", deregs)
+		}
+	})
 }

@@ -82,3 +82,86 @@ func TestStore(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRegistration: deleting one cluster's registration takes its
+// access list with it and leaves the other clusters' and the network.
+func TestDeleteRegistration(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, b.NewDSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			now := time.Unix(1700000000, 0).UTC()
+			reg := func(cluster, user string) idco.Registration {
+				return idco.Registration{Network: "n", Cluster: cluster, Namespace: "ns", Name: "n", LocalVNI: 10,
+					AccessList: []idco.AccessEntry{{User: user, PublicKeyPEM: "pem-" + user, Fingerprint: "fp-" + user}},
+					Edge:       idco.EdgeAttachment{Node: cluster + "-node1", Interface: "sbn10"}, UpdatedAt: now}
+			}
+			err = s.Update(ctx, func(tx idco.Tx) error {
+				if _, err := tx.CreateNetwork(ctx, "n", 100, 200, now); err != nil {
+					return err
+				}
+				for _, c := range []string{"a", "b"} {
+					if err := tx.EnsureCluster(ctx, c, now); err != nil {
+						return err
+					}
+					if err := tx.PutRegistration(ctx, reg(c, "user-"+c)); err != nil {
+						return err
+					}
+				}
+				for i, want := range []bool{true, false} {
+					if had, err := tx.DeleteRegistration(ctx, "n", "a"); err != nil || had != want {
+						t.Errorf("DeleteRegistration #%d = %v, %v; want %v", i+1, had, err, want)
+					}
+				}
+				if had, err := tx.DeleteRegistration(ctx, "unknown", "a"); err != nil || had {
+					t.Errorf("DeleteRegistration of an unknown network = %v, %v; want false", had, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.View(ctx, func(tx idco.Tx) error {
+				regs, err := tx.Registrations(ctx, "n")
+				if err != nil {
+					return err
+				}
+				if len(regs) != 1 || regs[0].Cluster != "b" || len(regs[0].AccessList) != 1 || regs[0].AccessList[0].User != "user-b" || regs[0].Edge.Node != "b-node1" {
+					t.Errorf("registrations of n = %+v, want b's alone, with its access list and edge", regs)
+				}
+				if regs, err := tx.ClusterRegistrations(ctx, "a"); err != nil || len(regs) != 0 {
+					t.Errorf("cluster a's registrations = %+v, %v; want none", regs, err)
+				}
+				if _, err := tx.Network(ctx, "n"); err != nil {
+					t.Errorf("network n after deleting a registration: %v, want it kept", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The cluster registers again: nothing of the old list is left.
+			err = s.Update(ctx, func(tx idco.Tx) error {
+				r := reg("a", "user-c")
+				if err := tx.PutRegistration(ctx, r); err != nil {
+					return err
+				}
+				regs, err := tx.ClusterRegistrations(ctx, "a")
+				if err != nil {
+					return err
+				}
+				if len(regs) != 1 || len(regs[0].AccessList) != 1 || regs[0].AccessList[0].User != "user-c" {
+					t.Errorf("cluster a registered again = %+v, want only user-c on its list", regs)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -89,6 +89,20 @@ func (t *tx) PutRegistration(ctx context.Context, r idco.Registration) error {
 	return nil
 }
 
+func (t *tx) DeleteRegistration(ctx context.Context, network, cluster string) (bool, error) {
+	// access_entries cascade from registrations; deleting them first does
+	// not depend on SQLite's foreign_keys pragma.
+	if _, err := t.exec(ctx, `DELETE FROM access_entries WHERE network = ? AND cluster = ?`, network, cluster); err != nil {
+		return false, fmt.Errorf("delete access list of network %q in cluster %q: %w", network, cluster, err)
+	}
+	res, err := t.exec(ctx, `DELETE FROM registrations WHERE network = ? AND cluster = ?`, network, cluster)
+	if err != nil {
+		return false, fmt.Errorf("delete registration of network %q in cluster %q: %w", network, cluster, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 func (t *tx) Registrations(ctx context.Context, network string) ([]idco.Registration, error) {
 	return t.registrations(ctx, "network", network)
 }
