@@ -37,6 +37,7 @@ import (
 
 	sbv1 "switchboard/api/v1alpha1"
 	"switchboard/internal/cnirpc"
+	"switchboard/internal/cnirpc/server"
 	"switchboard/internal/dataplane"
 )
 
@@ -170,7 +171,7 @@ func (a *Agent) serveCNI(mgr manager.Manager) func(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", a.opts.Socket, err)
 		}
-		return cnirpc.Serve(ctx, l, a)
+		return server.Serve(ctx, l, a)
 	}
 }
 
@@ -231,5 +232,5 @@ func (a *Agent) ready() error {
 	return nil
 }
 
-// Healthy answers the CNI plugin's STATUS (cnirpc.HealthChecker).
+// Healthy answers the CNI plugin's STATUS (server.HealthChecker).
 func (a *Agent) Healthy(context.Context) error { return a.ready() }

@@ -41,7 +41,7 @@ func invalidNetwork(n *sbv1.Network, err error) error {
 	return badRequest(fmt.Sprintf("network %s/%s is invalid: %v", n.Namespace, n.Name, err))
 }
 
-// Handle serves one CNI request from the plugin. It implements cnirpc.Handler.
+// Handle serves one CNI request from the plugin. It implements server.Handler.
 func (a *Agent) Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response {
 	start := time.Now()
 	res, err := a.handle(ctx, req)

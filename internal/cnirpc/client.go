@@ -1,18 +1,19 @@
 package cnirpc
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// Paths served by Serve.
+// Paths served by the agent (package cnirpc/server).
 const (
 	PathCNI    = "/v1/cni"
 	PathHealth = "/healthz"
@@ -22,9 +23,15 @@ const (
 // nothing answers on the socket.
 var ErrAgentUnreachable = errors.New("switchboard agent not reachable")
 
-// maxBody bounds what either side reads from the other. GC configurations
+// MaxBody bounds what either side reads from the other. GC configurations
 // list every valid attachment on the node, so this is generous.
-const maxBody = 8 << 20
+const MaxBody = 8 << 20
+
+// The plugin speaks HTTP/1.0 to the agent by hand, one request per
+// connection: the plugin runs once per CNI call, and linking net/http
+// (with crypto/tls and x509, whose package initialisation alone takes
+// milliseconds) would add to every pod's start. The agent serves it with
+// net/http.
 
 // Call sends req to the agent listening on socket and returns its answer.
 //
@@ -37,24 +44,13 @@ func Call(ctx context.Context, socket string, req Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", req.Command, err)
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://switchboard-agent"+PathCNI, bytes.NewReader(body))
+	status, data, err := exchange(ctx, socket, "POST", PathCNI, body)
 	if err != nil {
-		return nil, fmt.Errorf("build %s request: %w", req.Command, err)
-	}
-	httpReq.Header.Set("Content-Type", "application/json")
-	httpResp, err := client(socket).Do(httpReq)
-	if err != nil {
-		return nil, exchangeError(ctx, socket, err)
-	}
-	defer httpResp.Body.Close()
-
-	data, err := io.ReadAll(io.LimitReader(httpResp.Body, maxBody))
-	if err != nil {
-		return nil, exchangeError(ctx, socket, err)
+		return nil, err
 	}
 	var resp Response
-	if err := json.Unmarshal(data, &resp); err != nil || !answered(httpResp.StatusCode, &resp) {
-		return nil, fmt.Errorf("switchboard agent at %s answered %s with HTTP %d: %s", socket, req.Command, httpResp.StatusCode, snippet(data))
+	if err := json.Unmarshal(data, &resp); err != nil || !answered(status, &resp) {
+		return nil, fmt.Errorf("switchboard agent at %s answered %s with HTTP %d: %s", socket, req.Command, status, snippet(data))
 	}
 	return &resp, nil
 }
@@ -62,58 +58,78 @@ func Call(ctx context.Context, socket string, req Request) (*Response, error) {
 // answered tells whether an HTTP answer is a protocol answer: 200 with any
 // Response, or 400 with a CNI error saying what was wrong with the request.
 func answered(status int, resp *Response) bool {
-	return status == http.StatusOK || (status == http.StatusBadRequest && resp.Error != nil)
+	return status == 200 || (status == 400 && resp.Error != nil)
 }
 
 // Health asks the agent listening on socket whether it is ready to serve CNI
 // requests. It returns nil if so.
 func Health(ctx context.Context, socket string) error {
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://switchboard-agent"+PathHealth, nil)
+	status, data, err := exchange(ctx, socket, "GET", PathHealth, nil)
 	if err != nil {
-		return fmt.Errorf("build health request: %w", err)
+		return err
 	}
-	httpResp, err := client(socket).Do(httpReq)
-	if err != nil {
-		return exchangeError(ctx, socket, err)
-	}
-	defer httpResp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(httpResp.Body, 4096))
-	if httpResp.StatusCode != http.StatusOK {
-		return fmt.Errorf("switchboard agent at %s is not ready: HTTP %d: %s", socket, httpResp.StatusCode, snippet(data))
+	if status != 200 {
+		return fmt.Errorf("switchboard agent at %s is not ready: HTTP %d: %s", socket, status, snippet(data))
 	}
 	return nil
 }
 
-// dialError marks a failure to connect, as opposed to a failure after the
-// connection was made.
-type dialError struct{ err error }
-
-func (e *dialError) Error() string { return e.err.Error() }
-func (e *dialError) Unwrap() error { return e.err }
-
-// client returns an HTTP client that reaches the agent on socket. One client
-// serves one call: the plugin makes a single call per process.
-func client(socket string) *http.Client {
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "unix", socket)
-		if err != nil {
-			return nil, &dialError{err: err}
+// exchange makes one HTTP/1.0 request on a new connection to socket and
+// returns the answer's status and body (read to the end: the agent closes
+// the connection after an HTTP/1.0 answer).
+func exchange(ctx context.Context, socket, method, path string, body []byte) (int, []byte, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, fmt.Errorf("call switchboard agent at %s: %w", socket, ctx.Err())
 		}
-		return conn, nil
+		return 0, nil, fmt.Errorf("%w at %s: is the switchboard-agent pod running on this node? (%w)", ErrAgentUnreachable, socket, err)
 	}
-	return &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
-}
-
-// exchangeError turns an HTTP client error into one that says what to do.
-func exchangeError(ctx context.Context, socket string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("call switchboard agent at %s: %w", socket, ctxErr)
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	fail := func(err error) (int, []byte, error) {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return 0, nil, fmt.Errorf("call switchboard agent at %s: %w", socket, err)
 	}
-	if de, ok := errors.AsType[*dialError](err); ok {
-		return fmt.Errorf("%w at %s: is the switchboard-agent pod running on this node? (%w)", ErrAgentUnreachable, socket, de.err)
+	head := method + " " + path + " HTTP/1.0\r\nHost: switchboard-agent\r\n"
+	if body != nil {
+		head += "Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
 	}
-	return fmt.Errorf("call switchboard agent at %s: %w", socket, err)
+	if _, err := conn.Write(append([]byte(head+"\r\n"), body...)); err != nil {
+		return fail(err)
+	}
+	r := bufio.NewReader(io.LimitReader(conn, MaxBody))
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return fail(fmt.Errorf("read the answer's status line: %w", err))
+	}
+	// "HTTP/1.x 200 OK"
+	f := strings.Fields(line)
+	status := 0
+	if len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/1.") {
+		status, _ = strconv.Atoi(f[1])
+	}
+	if status == 0 {
+		return fail(fmt.Errorf("not an HTTP answer: %q", snippet([]byte(line))))
+	}
+	for { // headers, up to the blank line
+		h, err := r.ReadString('\n')
+		if err != nil {
+			return fail(fmt.Errorf("read the answer's headers: %w", err))
+		}
+		if strings.TrimRight(h, "\r\n") == "" {
+			break
+		}
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fail(fmt.Errorf("read the answer: %w", err))
+	}
+	return status, data, nil
 }
 
 // snippet shortens a body for an error message.

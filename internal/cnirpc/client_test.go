@@ -14,6 +14,7 @@ import (
 
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/cnirpc/cnirpctest"
+	"switchboard/internal/cnirpc/server"
 )
 
 const testConfig = `{"cniVersion":"1.1.0", "name":"red", "type":"switchboard"}`
@@ -80,16 +81,9 @@ func TestCallUnreachable(t *testing.T) {
 	}
 }
 
-// handlerFunc adapts a function to cnirpc.Handler.
-type handlerFunc func(context.Context, cnirpc.Request) *cnirpc.Response
-
-func (f handlerFunc) Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response {
-	return f(ctx, req)
-}
-
 func TestCallHonoursContext(t *testing.T) {
 	cancelled := make(chan struct{})
-	socket := serve(t, handlerFunc(func(ctx context.Context, _ cnirpc.Request) *cnirpc.Response {
+	socket := serve(t, server.HandlerFunc(func(ctx context.Context, _ cnirpc.Request) *cnirpc.Response {
 		<-ctx.Done() // the plugin gave up: the agent's request context ends too
 		close(cancelled)
 		return nil
@@ -121,7 +115,7 @@ func TestHealth(t *testing.T) {
 }
 
 // serve serves h on a fresh socket until the test ends and returns the path.
-func serve(t *testing.T, h cnirpc.Handler) string {
+func serve(t *testing.T, h server.Handler) string {
 	t.Helper()
 	socket := filepath.Join(cnirpctest.ShortTempDir(t), "cni.sock")
 	l, err := cnirpc.Listen(socket)
@@ -130,7 +124,7 @@ func serve(t *testing.T, h cnirpc.Handler) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- cnirpc.Serve(ctx, l, h) }()
+	go func() { done <- server.Serve(ctx, l, h) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

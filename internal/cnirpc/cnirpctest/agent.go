@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"switchboard/internal/cnirpc"
+	"switchboard/internal/cnirpc/server"
 )
 
 // Agent is a fake node agent. It is safe for concurrent use.
@@ -37,7 +38,7 @@ func Start(t testing.TB, reply func(cnirpc.Request) *cnirpc.Response) *Agent {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- cnirpc.Serve(ctx, l, a) }()
+	go func() { done <- server.Serve(ctx, l, a) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -47,7 +48,7 @@ func Start(t testing.TB, reply func(cnirpc.Request) *cnirpc.Response) *Agent {
 	return a
 }
 
-// Handle implements cnirpc.Handler.
+// Handle implements server.Handler.
 func (a *Agent) Handle(_ context.Context, req cnirpc.Request) *cnirpc.Response {
 	a.mu.Lock()
 	a.requests = append(a.requests, req)
@@ -58,7 +59,7 @@ func (a *Agent) Handle(_ context.Context, req cnirpc.Request) *cnirpc.Response {
 	return a.reply(req)
 }
 
-// Healthy implements cnirpc.HealthChecker with the error set by SetHealth.
+// Healthy implements server.HealthChecker with the error set by SetHealth.
 func (a *Agent) Healthy(context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -1,4 +1,8 @@
-package cnirpc
+// Package server is the agent's side of the CNI plugin protocol (package
+// cnirpc): an HTTP server on the agent's unix socket. It lives apart from
+// the protocol and its client so that the plugin, which runs once per CNI
+// call, does not link net/http and pay for its start-up.
+package server
 
 import (
 	"context"
@@ -10,16 +14,26 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
+
+	"switchboard/internal/cnirpc"
 )
 
 // Handler carries out CNI requests on the agent side.
 //
 // Handle is called concurrently, once per request, only with requests that
-// passed Request.Validate. ctx is cancelled when the plugin gives up (its
-// timeout) or the server shuts down for good. A nil Response counts as
+// passed cnirpc.Request.Validate. ctx is cancelled when the plugin gives up (its
+// timeout) or the server shuts down for good. A nil cnirpc.Response counts as
 // success with no result.
 type Handler interface {
-	Handle(ctx context.Context, req Request) *Response
+	Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(ctx context.Context, req cnirpc.Request) *cnirpc.Response
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response {
+	return f(ctx, req)
 }
 
 // HealthChecker is implemented by a Handler that can tell whether it is ready
@@ -42,8 +56,8 @@ const shutdownGrace = 10 * time.Second
 // requests in flight short.
 func Serve(ctx context.Context, l net.Listener, h Handler) error {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+PathCNI, func(w http.ResponseWriter, r *http.Request) { serveCNI(w, r, h) })
-	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) { serveHealth(w, r, h) })
+	mux.HandleFunc("POST "+cnirpc.PathCNI, func(w http.ResponseWriter, r *http.Request) { serveCNI(w, r, h) })
+	mux.HandleFunc("GET "+cnirpc.PathHealth, func(w http.ResponseWriter, r *http.Request) { serveHealth(w, r, h) })
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -70,23 +84,23 @@ func Serve(ctx context.Context, l net.Listener, h Handler) error {
 }
 
 func serveCNI(w http.ResponseWriter, r *http.Request, h Handler) {
-	var req Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	var req cnirpc.Request
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, cnirpc.MaxBody))
 	if err := dec.Decode(&req); err != nil {
-		reply(w, http.StatusBadRequest, &Response{Error: types.NewError(types.ErrDecodingFailure, "decode request", err.Error())})
+		reply(w, http.StatusBadRequest, &cnirpc.Response{Error: types.NewError(types.ErrDecodingFailure, "decode request", err.Error())})
 		return
 	}
 	if err := req.Validate(); err != nil {
 		code := types.ErrInvalidEnvironmentVariables
-		if fe, ok := errors.AsType[*FieldError](err); ok && fe.Field == "config" {
+		if fe, ok := errors.AsType[*cnirpc.FieldError](err); ok && fe.Field == "config" {
 			code = types.ErrDecodingFailure
 		}
-		reply(w, http.StatusBadRequest, &Response{Error: types.NewError(code, err.Error(), "")})
+		reply(w, http.StatusBadRequest, &cnirpc.Response{Error: types.NewError(code, err.Error(), "")})
 		return
 	}
 	resp := h.Handle(r.Context(), req)
 	if resp == nil {
-		resp = &Response{}
+		resp = &cnirpc.Response{}
 	}
 	reply(w, http.StatusOK, resp)
 }
@@ -103,11 +117,11 @@ func serveHealth(w http.ResponseWriter, r *http.Request, h Handler) {
 	_, _ = fmt.Fprintln(w, "ok")
 }
 
-func reply(w http.ResponseWriter, status int, resp *Response) {
+func reply(w http.ResponseWriter, status int, resp *cnirpc.Response) {
 	data, err := json.Marshal(resp)
 	if err != nil {
 		// Only a Result that is not JSON gets here; report it as a CNI error.
-		data, _ = json.Marshal(&Response{Error: types.NewError(types.ErrInternal, "encode response", err.Error())})
+		data, _ = json.Marshal(&cnirpc.Response{Error: types.NewError(types.ErrInternal, "encode response", err.Error())})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -1,4 +1,4 @@
-package cnirpc_test
+package server_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/cnirpc/cnirpctest"
+	"switchboard/internal/cnirpc/server"
 )
 
 func TestServeRejectsBadRequests(t *testing.T) {
@@ -81,7 +82,7 @@ func TestServeStopsWhenContextDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- cnirpc.Serve(ctx, l, handlerFunc(func(context.Context, cnirpc.Request) *cnirpc.Response { return nil }))
+		done <- server.Serve(ctx, l, server.HandlerFunc(func(context.Context, cnirpc.Request) *cnirpc.Response { return nil }))
 	}()
 	if err := cnirpc.Health(t.Context(), socket); err != nil {
 		t.Fatalf("Health while serving: %v", err)
