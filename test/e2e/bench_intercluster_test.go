@@ -108,12 +108,8 @@ func BenchmarkInterCluster(b *testing.B) {
 				return a.Exec(ctx, ns, "pa", argv...)
 			}, ipB},
 		}
-		res := map[string][2]float64{}
-		for _, p := range paths {
-			tput, lat := p.measure(b, ctx)
-			res[p.name] = [2]float64{tput, lat}
-		}
-		fmt.Println("Inter-cluster path, netcheck send --discard 2 GiB (median of 3) and 200 pings at 100/s:")
+		res := measureAll(b, ctx, paths)
+		fmt.Println("Inter-cluster path, netcheck send --discard 2 GiB (median of 3, interleaved) and 200 pings at 100/s:")
 		for _, p := range paths {
 			fmt.Printf("  %-30s %8.0f Mbit/s   rtt avg %.3f ms\n", p.name, res[p.name][0], res[p.name][1])
 		}
