@@ -88,7 +88,7 @@ func BenchmarkInterCluster(b *testing.B) {
 		manifests := make([]string, 2)
 		for i, c := range handle.Clusters[:2] {
 			manifests[i] = benchNamespace(ns) + "---\n" + extNetwork(ns, net, clusterRanges[c.Name], "bench-user", pub) +
-				"---\n" + secret + "---\n" + icPod(ns, "p"+c.Name, c.Name+"-node2", net, "bench-token")
+				"---\n" + secret + "---\n" + withCPU(icPod(ns, "p"+c.Name, c.Name+"-node2", net, "bench-token"))
 		}
 		interTime := firstPing(b, ctx, []*kube.Cluster{a, bc}, manifests, ns, "pa", "pb")
 		fmt.Printf("Time from apply to the first ping answered:\n  plain vnet, 2 nodes of cluster a: %6.2f s\n  ext-vnet, cluster a -> cluster b: %6.2f s (ratio %.2f)\n",

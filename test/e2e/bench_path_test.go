@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,6 +166,15 @@ bridge -n %[1]s fdb append 00:00:00:00:00:00 dev bqvx dst %[3]s
 	}
 }
 
+// withCPU gives the pods of a manifest a request of one CPU. A pod without
+// requests is BestEffort, and its cgroup has the smallest CPU weight there
+// is: with the node busy, its netcheck would get less CPU than the peers',
+// which run in the test's own cgroup, and the ratio would measure the
+// cgroups rather than the network.
+func withCPU(manifest string) string {
+	return strings.ReplaceAll(manifest, "    imagePullPolicy: Never\n", "    imagePullPolicy: Never\n    resources: {requests: {cpu: \"1\"}}\n")
+}
+
 // BenchmarkPodPath: pod-to-pod TCP throughput and ping latency across two
 // nodes on a Switchboard network, against a bare veth and a hand-made VXLAN
 // overlay, in the same run.
@@ -213,7 +223,7 @@ ip netns exec %[1]sn2 bridge fdb append 00:00:00:00:00:00 dev vx0 dst 198.18.252
 	if _, err := k.Kubectl(ctx, "", "wait", "-n", ns, "--for=condition=Ready", "network/fast", "--timeout=60s"); err != nil {
 		b.Fatal(err)
 	}
-	if err := k.Apply(ctx, kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: fast`)); err != nil {
+	if err := k.Apply(ctx, withCPU(kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: fast`))); err != nil {
 		b.Fatal(err)
 	}
 	if err := k.WaitPodsReady(ctx, ns, "app=testbox", 2*time.Minute); err != nil {
