@@ -1,14 +1,10 @@
 package dataplane_test
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"switchboard/internal/netnstest"
 )
 
 // TestRestart: an agent restart is a new Dataplane on the same kernel state.
@@ -25,14 +21,7 @@ func TestRestart(t *testing.T) {
 	}
 
 	const count = 300 // 3 s at 100/s
-	var out bytes.Buffer
-	ping := redA.ns.Command("ping", "-n", "-q", "-i", "0.01", "-c", "300", "-W", "1", redB.ip().String())
-	ping.Stdout, ping.Stderr = &out, &out
-	if err := ping.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ping.Process.Kill() })
-	time.Sleep(500 * time.Millisecond)
+	pingDone := redA.ns.PingDuring(t, redB.ip(), count)
 
 	for _, n := range []*node{c.a, c.b} {
 		if err := n.dp.Close(); err != nil {
@@ -54,10 +43,9 @@ func TestRestart(t *testing.T) {
 		}
 	}
 
-	err := ping.Wait()
-	sent, received, perr := netnstest.ParsePing(out.String())
-	if perr != nil || sent != count || received != count {
-		t.Errorf("ping across the restart: %d sent, %d received (%v, %v):\n%s", sent, received, err, perr, out.String())
+	sent, received, out, err := pingDone()
+	if err != nil || sent != count || received != count {
+		t.Errorf("ping across the restart: %d sent, %d received (%v):\n%s", sent, received, err, out)
 	} else {
 		t.Logf("ping across the restart: %d/%d received", received, sent)
 	}

@@ -1,12 +1,10 @@
 package edge_test
 
 import (
-	"bytes"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"switchboard/internal/dataplane"
 	"switchboard/internal/edge"
@@ -121,14 +119,7 @@ func TestRestart(t *testing.T) {
 	before := map[*site][]string{w.a: dump(t, w.a), w.b: dump(t, w.b)}
 
 	const count = 200
-	var out bytes.Buffer
-	ping := a1.ns.Command("ping", "-n", "-q", "-i", "0.01", "-c", "200", "-W", "1", b1.ip.String())
-	ping.Stdout, ping.Stderr = &out, &out
-	if err := ping.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ping.Process.Kill() })
-	time.Sleep(300 * time.Millisecond)
+	pingDone := a1.ns.PingDuring(t, b1.ip, count)
 	for _, s := range []*site{w.a, w.b} {
 		if err := s.ed.Close(); err != nil {
 			t.Fatal(err)
@@ -140,10 +131,9 @@ func TestRestart(t *testing.T) {
 			}
 		}
 	}
-	err := ping.Wait()
-	sent, received, perr := netnstest.ParsePing(out.String())
-	if perr != nil || sent != count || received != count {
-		t.Errorf("ping across the restart: %d sent, %d received (%v, %v):\n%s", sent, received, err, perr, out.String())
+	sent, received, out, err := pingDone()
+	if err != nil || sent != count || received != count {
+		t.Errorf("ping across the restart: %d sent, %d received (%v):\n%s", sent, received, err, out)
 	} else {
 		t.Logf("ping across the restart: %d/%d received", received, sent)
 	}

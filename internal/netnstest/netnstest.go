@@ -4,8 +4,10 @@
 package netnstest
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -210,4 +213,50 @@ func (n *NS) Ping(t testing.TB, dst netip.Addr, count int, wait string) int {
 		t.Fatalf("ping %s from %s: %v", dst, n.Name, err)
 	}
 	return got
+}
+
+// PingDuring starts count pings at 100/s from the namespace to dst and
+// returns once the first reply is in, so that what the test does next
+// happens while the ping runs. The returned func waits for the ping to end
+// and returns its summary's counts and its output.
+func (n *NS) PingDuring(t testing.TB, dst netip.Addr, count int) func() (sent, received int, out string, err error) {
+	t.Helper()
+	cmd := n.Command("ping", "-n", "-i", "0.01", "-c", strconv.Itoa(count), "-W", "1", dst.String())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var buf strings.Builder
+	first, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		answered := false
+		for sc.Scan() {
+			buf.WriteString(sc.Text() + "\n")
+			if !answered && strings.Contains(sc.Text(), "bytes from") {
+				answered = true
+				close(first)
+			}
+		}
+	}()
+	select {
+	case <-first:
+	case <-done:
+		t.Fatalf("ping %s from %s ended without a reply:\n%s", dst, n.Name, buf.String())
+	case <-time.After(5 * time.Second):
+		t.Fatalf("ping %s from %s: no reply within 5 s", dst, n.Name)
+	}
+	return func() (int, int, string, error) {
+		<-done
+		werr := cmd.Wait()
+		out := buf.String()
+		sent, received, perr := ParsePing(out)
+		return sent, received, out, errors.Join(werr, perr)
+	}
 }
