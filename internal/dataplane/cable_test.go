@@ -201,6 +201,20 @@ func TestEdgeCableTraffic(t *testing.T) {
 	c := newEdgeCluster(t)
 	redA := c.addPod(t, c.a, "red", red, "10.100.0.11/24")
 	blueA := c.addPod(t, c.a, "blue", blue, "10.100.0.21/24")
+	farIP := c.farBeyondEdge(t)
+	if got := redA.ns.Ping(t, farIP, 3, "2"); got != 3 {
+		t.Errorf("red pod -> beyond the edge cable: %d/3 replies", got)
+	}
+	if got := blueA.ns.Ping(t, farIP, 2, "1"); got != 0 {
+		t.Errorf("blue pod reached red's edge cable: %d replies", got)
+	}
+}
+
+// farBeyondEdge stands in for the edge on node a: a bridge joining red's
+// cable sbn100 and a veth to namespace "far", a host of another cluster
+// with address 10.100.0.99 in red's subnet, which it returns.
+func (c *cluster) farBeyondEdge(t *testing.T) netip.Addr {
+	t.Helper()
 	far := c.env.NS("far")
 	netnstest.Veth(t,
 		netnstest.End{NS: c.a.ns, Name: "testfar0"},
@@ -217,11 +231,5 @@ func TestEdgeCableTraffic(t *testing.T) {
 	if err := c.a.h.LinkSetUp(edgeBr); err != nil {
 		t.Fatal(err)
 	}
-	farIP := netip.MustParseAddr("10.100.0.99")
-	if got := redA.ns.Ping(t, farIP, 3, "2"); got != 3 {
-		t.Errorf("red pod -> beyond the edge cable: %d/3 replies", got)
-	}
-	if got := blueA.ns.Ping(t, farIP, 2, "1"); got != 0 {
-		t.Errorf("blue pod reached red's edge cable: %d replies", got)
-	}
+	return netip.MustParseAddr("10.100.0.99")
 }

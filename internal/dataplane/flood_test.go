@@ -40,25 +40,7 @@ func TestFloodReachesBeyondEdge(t *testing.T) {
 	blueB := c.addPod(t, c.b, "blue", blue, "10.100.0.22/24")
 	set(false)
 
-	// A stand-in for the edge on a: its bridge joins sbn100 and a veth to
-	// "far", a host of another cluster with an address in red's subnet.
-	far := c.env.NS("far")
-	netnstest.Veth(t,
-		netnstest.End{NS: c.a.ns, Name: "testfar0"},
-		netnstest.End{NS: far, Name: "eth0", Addr: netip.MustParsePrefix("10.100.0.99/24")})
-	edgeBr := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "testedge0"}}
-	if err := c.a.h.LinkAdd(edgeBr); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"sbn100", "testfar0"} {
-		if err := c.a.h.LinkSetMaster(link(t, c.a, name), edgeBr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := c.a.h.LinkSetUp(edgeBr); err != nil {
-		t.Fatal(err)
-	}
-	farIP := netip.MustParseAddr("10.100.0.99")
+	farIP := c.farBeyondEdge(t)
 
 	if got := redB.ns.Ping(t, farIP, 2, "1"); got != 0 {
 		t.Errorf("with the ARP proxy on, red pod on b reached %s: %d replies; want the request dropped", farIP, got)
