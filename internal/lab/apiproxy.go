@@ -42,6 +42,9 @@ func ServeAPIProxy(ctx context.Context, cfg Config) error {
 	merged := clientcmdapi.NewConfig()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Runs before wg.Wait: an error below closes the listeners opened so far.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	for _, c := range h.Clusters {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
