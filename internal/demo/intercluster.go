@@ -22,7 +22,7 @@ const interNS, interNet = "demo-inter", "sample-inter-network"
 
 // run runs a command of the project (the switchboard binary itself, or
 // one from the lab) and shows it as typed.
-func (d *demo) run(ctx context.Context, shown string, cmd *exec.Cmd) (string, error) {
+func (d *demo) run(shown string, cmd *exec.Cmd) (string, error) {
 	out, err := cmd.CombinedOutput()
 	d.show(shown, string(out))
 	if err != nil {
@@ -60,14 +60,14 @@ func (d *demo) interCluster(ctx context.Context) error {
 
 	d.say("alice makes a key pair on her machine; the IDCO's admin registers her public key:")
 	for _, u := range []string{"alice", "mallory"} {
-		if _, err := d.run(ctx, "switchboard keys new --user "+u, d.self(ctx, "keys", "new", "--user", u, "--dir", keys, "--force")); err != nil {
+		if _, err := d.run("switchboard keys new --user "+u, d.self(ctx, "keys", "new", "--user", u, "--dir", keys, "--force")); err != nil {
 			return err
 		}
 	}
-	if _, err := d.run(ctx, "switchboard lab idco admin -- user-add alice", d.h.IDCOAdminCmd(ctx, "user-add", "alice")); err != nil {
+	if _, err := d.run("switchboard lab idco admin -- user-add alice", d.h.IDCOAdminCmd(ctx, "user-add", "alice")); err != nil {
 		return err
 	}
-	fp, err := d.run(ctx, "switchboard lab idco admin -- key-add alice --pub alice.pub", d.h.IDCOAdminCmd(ctx, "key-add", "alice", "--pub", filepath.Join(keys, "alice.pub")))
+	fp, err := d.run("switchboard lab idco admin -- key-add alice --pub alice.pub", d.h.IDCOAdminCmd(ctx, "key-add", "alice", "--pub", filepath.Join(keys, "alice.pub")))
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (d *demo) interCluster(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := d.run(ctx, "switchboard network create "+strings.Join(args[2:], " ")+" --kubeconfig $(switchboard lab kubeconfig)",
+	if _, err := d.run("switchboard network create "+strings.Join(args[2:], " ")+" --kubeconfig $(switchboard lab kubeconfig)",
 		d.self(ctx, append(args, "--kubeconfig", kc)...)); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (d *demo) interCluster(ctx context.Context) error {
 		return fmt.Errorf("alice's pods do not reach each other across the clusters: %w", err)
 	}
 
-	if _, err := d.run(ctx, fmt.Sprintf("switchboard network status %s --contexts %s,%s -n %s --kubeconfig $(switchboard lab kubeconfig)", interNet, ca.Name, cb.Name, interNS),
+	if _, err := d.run(fmt.Sprintf("switchboard network status %s --contexts %s,%s -n %s --kubeconfig $(switchboard lab kubeconfig)", interNet, ca.Name, cb.Name, interNS),
 		d.self(ctx, "network", "status", interNet, "--contexts", ca.Name+","+cb.Name, "-n", interNS, "--kubeconfig", kc)); err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (d *demo) interCluster(ctx context.Context) error {
 	d.show("switchboard lab kubectl a -- get events -n demo-inter --field-selector involvedObject.name=mallory,reason=NetworkAuthorizationRefused", out)
 
 	d.say("the IDCO's admin revokes alice's key; her pods lose the network within seconds:")
-	if _, err := d.run(ctx, "switchboard lab idco admin -- key-revoke "+strings.TrimSpace(fp), d.h.IDCOAdminCmd(ctx, "key-revoke", strings.TrimSpace(fp))); err != nil {
+	if _, err := d.run("switchboard lab idco admin -- key-revoke "+strings.TrimSpace(fp), d.h.IDCOAdminCmd(ctx, "key-revoke", strings.TrimSpace(fp))); err != nil {
 		return err
 	}
 	if out, err = waitReason(ctx, a, "alice-"+ca.Name, "NetworkAccessRevoked"); err != nil {
