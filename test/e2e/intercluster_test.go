@@ -262,7 +262,7 @@ func TestInterCluster(t *testing.T) {
 		// b1 pings a1 until a ping goes unanswered, stamping each with the
 		// machine's uptime (the pod and the test share the kernel's clock).
 		probe := fmt.Sprintf(`i=0; while [ $i -lt 400 ]; do
-  if ping -c1 -W1 -I net1 %s >/dev/null 2>&1; then read u _ </proc/uptime; echo "ok $u"
+  if ping -c1 -W1 -I net1 %s >/dev/null 2>&1; then read u _ </proc/uptime; echo "ok $u"; : >/probing
   else read u _ </proc/uptime; echo "fail $u"; exit 0; fi
   i=$((i+1)); sleep 0.05
 done`, a1)
@@ -275,7 +275,15 @@ done`, a1)
 			out, err := b.Exec(ctx, ns, "b1", "sh", "-c", probe)
 			done <- result{out, err}
 		}()
-		time.Sleep(3 * time.Second) // the probe is running
+		// Revoke once the probe has had an answer (it marks /probing).
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if _, err := b.Exec(ctx, ns, "b1", "ls", "/probing"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the probe in b1 got no answer from a1 within 30 s")
+			}
+		}
 		revokedAt := uptime(t)
 		idcoAdmin(t, ctx, "key-revoke", aliceKey)
 		r := <-done
