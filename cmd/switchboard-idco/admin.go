@@ -74,6 +74,11 @@ func adminCmd() *cobra.Command {
 		run("revoke USER NETWORK", "Take a permission back", 2, func(cmd *cobra.Command, c *client.Client, a []string) error {
 			return c.RevokePermission(cmd.Context(), a[0], a[1])
 		}),
+		run("deregister CLUSTER NETWORK", "Remove a cluster's registration of a network, whichever local Network made it "+
+			"(frees a name held by a Network that is gone); ends that cluster's authorizations on it", 2,
+			func(cmd *cobra.Command, c *client.Client, a []string) error {
+				return c.DeregisterNetwork(cmd.Context(), a[0], a[1], idco.LocalNetwork{})
+			}),
 		audit,
 	)
 	return c

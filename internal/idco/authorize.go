@@ -16,12 +16,30 @@ import (
 // an idempotent upsert and connects nothing by itself. If the new access
 // list no longer admits a user with an active authorization (in any
 // cluster), that authorization is revoked.
+//
+// The cluster's side is owned by the local Network that registered it
+// (r.Namespace and r.Name): another local Network of the cluster
+// registering the same network is refused with a *NameConflictError (which
+// matches ErrConflict) naming the holder, audited, and the holder's
+// registration stays untouched.
 func (s *Service) RegisterNetwork(ctx context.Context, r Registration) (uint32, error) {
 	if err := s.checkRegistration(&r); err != nil {
 		return 0, err
 	}
 	var vni uint32
+	var refused error
 	err := s.update(ctx, func(w *write) error {
+		regs, err := w.Registrations(ctx, r.Network)
+		if err != nil {
+			return err
+		}
+		if refused = holderConflict(regs, r); refused != nil {
+			s.log.Info("network registration refused: another local network holds the name", "network", r.Network,
+				"cluster", r.Cluster, "asked", r.Namespace+"/"+r.Name, "err", refused.Error())
+			return w.audit(AuditEntry{Action: "register-network", Network: r.Network, Cluster: r.Cluster,
+				Subject: fmt.Sprintf("%s/%s vni=%d access=%d", r.Namespace, r.Name, r.LocalVNI, len(r.AccessList)),
+				Allowed: false, Reason: ReasonNameConflict, Detail: refused.Error()})
+		}
 		if err := w.EnsureCluster(ctx, r.Cluster, w.now); err != nil {
 			return err
 		}
@@ -47,6 +65,9 @@ func (s *Service) RegisterNetwork(ctx context.Context, r Registration) (uint32, 
 		s.log.Info("network registered", "network", r.Network, "cluster", r.Cluster, "vni", n.VNI, "localVNI", r.LocalVNI)
 		return s.reevaluate(w, r.Network)
 	})
+	if err == nil && refused != nil {
+		return 0, refused
+	}
 	return vni, err
 }
 

@@ -130,7 +130,10 @@ func writeError(w http.ResponseWriter, status int, reason, msg string) {
 // fail answers a service error with its status; unexpected errors are
 // logged and answered without detail.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var nameConflict *idco.NameConflictError
 	switch {
+	case errors.As(err, &nameConflict):
+		writeError(w, http.StatusConflict, idco.ReasonNameConflict, err.Error())
 	case errors.Is(err, idco.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "Invalid", err.Error())
 	case errors.Is(err, idco.ErrNotFound):
