@@ -68,9 +68,13 @@ type NetworkSpec struct {
 
 // Provider names an inter-domain connectivity orchestrator.
 type Provider struct {
-	// Name of the IDCO, as its operator calls it.
+	// Name of the IDCO, as its operator calls it: a DNS label (lower-case
+	// letters, digits and '-'), which is also the directory of the
+	// cluster's client certificate for it under the operator's
+	// --idco-certs.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 	// Domain is where the IDCO is reached: host:port of its HTTPS API.
 	// +kubebuilder:validation:MinLength=1
@@ -148,6 +152,13 @@ const (
 	// ext-vnet: registered with the provider, or not (yet).
 	ReasonRegistered         = "Registered"
 	ReasonRegistrationFailed = "RegistrationFailed"
+	// ext-vnet: another Network of the same name (in another namespace)
+	// holds this cluster's registration at the provider; this one is not
+	// registered, and the holder is left as it is.
+	ReasonNameConflict = "NameConflict"
+	// ext-vnet: spec.provider is not in the operator's
+	// --allowed-providers.
+	ReasonProviderNotAllowed = "ProviderNotAllowed"
 	// ext-vnet: this cluster's registration removed from the provider (an
 	// event), or the provider could not be reached to remove it, which
 	// holds up the deletion.

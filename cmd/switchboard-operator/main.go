@@ -30,6 +30,7 @@ type options struct {
 	interCluster             bool
 	clusterName, edgeNode    string
 	idcoCerts                string
+	allowedProviders         string
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&o.clusterName, "cluster-name", "", "with --inter-cluster: this cluster's name, as enrolled with the providers")
 	flag.StringVar(&o.edgeNode, "edge-node", "", "with --inter-cluster: the gateway node that runs switchboard-edge")
 	flag.StringVar(&o.idcoCerts, "idco-certs", "/etc/switchboard/idco", "with --inter-cluster: client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
+	flag.StringVar(&o.allowedProviders, "allowed-providers", "", "with --inter-cluster: the only providers Networks may name, comma-separated, each NAME (any domain) or NAME=HOST:PORT; empty allows every provider that has a certificate directory")
 	flag.Parse()
 
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
@@ -87,7 +89,11 @@ func run(o options) error {
 	ctx := ctrl.SetupSignalHandler()
 	opCfg := operator.Config{Reserved: append(pods, services...)}
 	if o.interCluster {
-		reg, err := intercluster.NewRegistrar(o.clusterName, o.edgeNode, o.idcoCerts)
+		allowed, err := intercluster.ParseAllowlist(o.allowedProviders)
+		if err != nil {
+			return err
+		}
+		reg, err := intercluster.NewRegistrar(o.clusterName, o.edgeNode, o.idcoCerts, intercluster.WithAllowlist(allowed))
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"sync"
@@ -28,16 +27,29 @@ type Registrar struct {
 	edgeNode string // the gateway node that runs the edge device
 	certDir  string // one subdirectory of client certificates per provider
 
+	allowed Allowlist
+
 	mu      sync.Mutex
-	clients map[v1alpha1.Provider]*client.Client
-	done    map[registrationKey]registration // the last registration of each network
+	clients map[v1alpha1.Provider]*client.Client // of the providers in use
+	done    map[registrationKey]registration     // the last registration of each Network
 }
 
-// registrationKey names a network at a provider.
+// registrationKey names a local Network's registration at a provider.
 type registrationKey struct {
-	provider v1alpha1.Provider
-	network  string
+	provider        v1alpha1.Provider
+	namespace, name string
 }
+
+func keyOf(p v1alpha1.Provider, net *v1alpha1.Network) registrationKey {
+	return registrationKey{provider: p, namespace: net.Namespace, name: net.Name}
+}
+
+// Option configures a Registrar.
+type Option func(*Registrar)
+
+// WithAllowlist restricts the providers the Registrar talks to (the
+// operator's --allowed-providers); without it every provider is allowed.
+func WithAllowlist(a Allowlist) Option { return func(r *Registrar) { r.allowed = a } }
 
 // registration is what the provider last accepted for a network.
 type registration struct {
@@ -53,7 +65,7 @@ const refreshAfter = 5 * time.Minute
 
 // NewRegistrar returns a Registrar for cluster, whose edge runs on edgeNode,
 // with provider certificates under certDir/<provider name>/.
-func NewRegistrar(cluster, edgeNode, certDir string) (*Registrar, error) {
+func NewRegistrar(cluster, edgeNode, certDir string, opts ...Option) (*Registrar, error) {
 	if cluster == "" {
 		return nil, errors.New("inter-cluster mode needs this cluster's name: set --cluster-name to the name the IDCO enrolled it under")
 	}
@@ -63,42 +75,15 @@ func NewRegistrar(cluster, edgeNode, certDir string) (*Registrar, error) {
 	if st, err := os.Stat(certDir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("provider certificate directory %q is not readable (%v): mount the certificates from \"switchboard-idco enrol\" there, one subdirectory per provider name", certDir, err)
 	}
-	return &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[v1alpha1.Provider]*client.Client{}, done: map[registrationKey]registration{}}, nil
+	r := &Registrar{cluster: cluster, edgeNode: edgeNode, certDir: certDir, clients: map[v1alpha1.Provider]*client.Client{}, done: map[registrationKey]registration{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
 // Cluster is this cluster's name.
 func (r *Registrar) Cluster() string { return r.cluster }
-
-// Client returns the client of net's provider.
-func (r *Registrar) Client(p *v1alpha1.Provider) (*client.Client, error) {
-	if p == nil {
-		return nil, errors.New("spec.provider is not set: an ext-vnet network names its IDCO (name and domain)")
-	}
-	key := *p
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c, ok := r.clients[key]; ok {
-		return c, nil
-	}
-	dir := filepath.Join(r.certDir, p.Name)
-	c, err := client.NewFromDir("https://"+p.Domain, dir)
-	if err != nil {
-		return nil, fmt.Errorf("client certificate for provider %q in %s: %w; enrol this cluster with \"switchboard-idco enrol --cluster %s\" and mount the result there", p.Name, dir, err, r.cluster)
-	}
-	r.clients[key] = c
-	return c, nil
-}
-
-// inUse returns the providers that Client has made a client for.
-func (r *Registrar) inUse() []v1alpha1.Provider {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]v1alpha1.Provider, 0, len(r.clients))
-	for p := range r.clients {
-		out = append(out, p)
-	}
-	return out
-}
 
 // Register records net (which must have its VNI) with its provider and
 // returns the network's inter-cluster VNI. Registering again with the same
@@ -117,7 +102,7 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 	for _, e := range net.Spec.AccessList {
 		reg.AccessList = append(reg.AccessList, idco.AccessEntry{User: e.User, PublicKeyPEM: e.PublicKey})
 	}
-	key := registrationKey{provider: *net.Spec.Provider, network: net.Name}
+	key := keyOf(*net.Spec.Provider, net)
 	r.mu.Lock()
 	last, ok := r.done[key]
 	r.mu.Unlock()
@@ -128,6 +113,11 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 		return 0, fmt.Errorf("register cluster %q with provider %q: %w", r.cluster, net.Spec.Provider.Name, err)
 	}
 	vni, err := c.RegisterNetwork(ctx, r.cluster, net.Name, reg)
+	var answer *client.Error
+	if errors.As(err, &answer) && answer.Reason == idco.ReasonNameConflict {
+		return 0, &ConditionError{Reason: v1alpha1.ReasonNameConflict, Err: fmt.Errorf(
+			"provider %q refused network %q: %s", net.Spec.Provider.Name, net.Name, answer.Message)}
+	}
 	if err != nil {
 		return 0, fmt.Errorf("register network %q with provider %q: %w", net.Name, net.Spec.Provider.Name, err)
 	}
@@ -148,7 +138,7 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 // refused.
 func (r *Registrar) Deregister(ctx context.Context, p v1alpha1.Provider, net *v1alpha1.Network) error {
 	r.mu.Lock()
-	delete(r.done, registrationKey{provider: p, network: net.Name})
+	delete(r.done, keyOf(p, net))
 	r.mu.Unlock()
 	c, err := r.Client(&p)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -15,14 +16,20 @@ import (
 	"switchboard/internal/idco"
 )
 
-// Watcher follows this cluster's authorizations at every provider in use
-// (a manager Runnable, so it runs on the leader only). For each provider
-// one goroutine long-polls the IDCO; on every answer it turns the
-// decisions in the pods' Authorizations whose authorization ended into
-// refusals (revokeEntry), and releases the authorizations whose pod is
-// gone. The first poll of each
-// provider does not wait, and every answer is applied as a whole, so a
-// restart misses nothing.
+// Watcher follows this cluster's authorizations at every provider that a
+// Network uses (a manager Runnable, so it runs on the leader only). For
+// each such provider one goroutine long-polls the IDCO; on every answer it
+// turns the decisions in the pods' Authorizations whose authorization
+// ended into refusals (revokeEntry), and releases the authorizations whose
+// pod is gone. The first poll of each provider does not wait, and every
+// answer is applied as a whole, so a restart misses nothing.
+//
+// A provider is in use while an ext-vnet Network names it in spec.provider
+// or any Network in status.registeredProvider. When none does any more,
+// its goroutine stops and the Registrar closes and forgets its client, so
+// that Networks that come and go leave nothing running behind them. Every
+// change of a Network brings a rescan (ProviderUse), and the Networks are
+// scanned every 30s besides.
 type Watcher struct {
 	// Client reads pod metadata, Networks and Authorizations from the
 	// cache, and writes.
@@ -39,11 +46,14 @@ type Watcher struct {
 	// written, or a recreated pod) before it is released; 0 means 15s.
 	Grace time.Duration
 
-	once sync.Once
-	use  chan v1alpha1.Provider
+	once   sync.Once
+	use    chan v1alpha1.Provider
+	rescan chan struct{}
 }
 
-func (w *Watcher) init() { w.once.Do(func() { w.use = make(chan v1alpha1.Provider, 64) }) }
+func (w *Watcher) init() {
+	w.once.Do(func() { w.use, w.rescan = make(chan v1alpha1.Provider, 64), make(chan struct{}, 1) })
+}
 
 // Use makes sure provider p is watched. It never blocks; a provider it
 // drops is found by the next scan of the Networks.
@@ -55,31 +65,69 @@ func (w *Watcher) Use(p v1alpha1.Provider) {
 	}
 }
 
-// Start watches every provider that an ext-vnet Network names, and those
-// passed to Use, until ctx ends.
+// Rescan asks for a scan of the Networks soon, to start or stop watching
+// providers. It never blocks; requests made before the scan runs are one.
+func (w *Watcher) Rescan() {
+	w.init()
+	select {
+	case w.rescan <- struct{}{}:
+	default:
+	}
+}
+
+// watching is one provider's running watch.
+type watching struct {
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// Start watches the providers in use, and those passed to Use, until ctx
+// ends.
 func (w *Watcher) Start(ctx context.Context) error {
 	w.init()
 	log := logf.FromContext(ctx).WithName("authorization-watcher")
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	running := map[v1alpha1.Provider]bool{}
-	start := func(p v1alpha1.Provider) {
-		if !running[p] {
-			running[p] = true
-			wg.Go(func() { w.watch(ctx, log.WithValues("provider", p.Name), p) })
+	running := map[v1alpha1.Provider]watching{}
+	stop := func(p v1alpha1.Provider) {
+		running[p].stop()
+		<-running[p].done // its last request is cancelled before the client closes
+		delete(running, p)
+	}
+	defer func() {
+		for p := range running {
+			stop(p)
 		}
+	}()
+	start := func(p v1alpha1.Provider) {
+		if _, ok := running[p]; ok {
+			return
+		}
+		if err := w.Providers.check(p); err != nil {
+			return // the Network's condition says why
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		wt := watching{stop: cancel, done: make(chan struct{})}
+		running[p] = wt
+		go func() {
+			defer close(wt.done)
+			w.watch(pctx, log.WithValues("provider", p.Name, "domain", p.Domain), p)
+		}()
 	}
 	scan := func() {
-		var nets v1alpha1.NetworkList
-		if err := w.Client.List(ctx, &nets); err != nil {
+		inUse, err := w.providersInUse(ctx)
+		if err != nil {
 			log.Error(err, "list networks")
 			return
 		}
-		for _, n := range nets.Items {
-			if n.Spec.Type == v1alpha1.ExtVNet && n.Spec.Provider != nil {
-				start(*n.Spec.Provider)
+		for p := range inUse {
+			start(p)
+		}
+		for p := range running {
+			if !inUse[p] {
+				stop(p)
+				log.Info("stopped watching provider: no Network uses it", "provider", p.Name, "domain", p.Domain)
 			}
 		}
+		w.Providers.retain(inUse)
 	}
 	scan()
 	t := time.NewTicker(30 * time.Second)
@@ -90,10 +138,47 @@ func (w *Watcher) Start(ctx context.Context) error {
 			return nil
 		case p := <-w.use:
 			start(p)
+		case <-w.rescan:
+			scan()
 		case <-t.C:
 			scan()
 		}
 	}
+}
+
+// providersInUse returns the providers that Networks name: spec.provider
+// of the ext-vnet ones, and status.registeredProvider of all.
+func (w *Watcher) providersInUse(ctx context.Context) (map[v1alpha1.Provider]bool, error) {
+	var nets v1alpha1.NetworkList
+	if err := w.Client.List(ctx, &nets); err != nil {
+		return nil, err
+	}
+	inUse := map[v1alpha1.Provider]bool{}
+	for _, n := range nets.Items {
+		if n.Spec.Type == v1alpha1.ExtVNet && n.Spec.Provider != nil {
+			inUse[*n.Spec.Provider] = true
+		}
+		if p := n.Status.RegisteredProvider; p != nil {
+			inUse[*p] = true
+		}
+	}
+	return inUse, nil
+}
+
+// ProviderUse asks the Watcher for a rescan on every change of a Network,
+// so that a provider is watched as soon as a Network names it and stops
+// being watched as soon as none does.
+type ProviderUse struct{ Watcher *Watcher }
+
+// Reconcile asks for a rescan.
+func (u *ProviderUse) Reconcile(context.Context, ctrl.Request) (ctrl.Result, error) {
+	u.Watcher.Rescan()
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches Networks.
+func (u *ProviderUse) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).Named("provider-use").For(&v1alpha1.Network{}).Complete(u)
 }
 
 // watch long-polls provider p until ctx ends. Errors are retried with a

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"switchboard/api/v1alpha1"
@@ -46,6 +47,12 @@ type NetworkReconciler struct {
 // provider (the IDCO) and returns the network's inter-cluster VNI, and
 // removes the record before the Network goes. Both are idempotent. Package
 // intercluster implements it.
+//
+// An error of Register with a method ConditionReason() string is one the
+// Network's owner must fix, and gives the Ready condition its reason:
+// v1alpha1.ReasonNameConflict (another Network of the same name holds this
+// cluster's registration; this one holds nothing there),
+// ReasonProviderNotAllowed or ReasonInvalidSpec.
 type Registrar interface {
 	Register(ctx context.Context, net *v1alpha1.Network) (uint32, error)
 	// Deregister removes this cluster's registration of net from provider
@@ -201,6 +208,7 @@ func (r *NetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Network{}).
 		Watches(&v1alpha1.Attachment{}, handler.EnqueueRequestsFromMapFunc(attachmentToNetwork)).
 		Watches(newNAD(), handler.EnqueueRequestsFromMapFunc(sameName)).
+		Watches(&v1alpha1.Network{}, handler.EnqueueRequestsFromMapFunc(r.sameNameElsewhere)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(r)
 }
@@ -214,6 +222,24 @@ func attachmentToNetwork(_ context.Context, o client.Object) []reconcile.Request
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// sameNameElsewhere returns the Networks of net's name in other
+// namespaces (from the cache): one that lost the name to net at a provider
+// tries again when net changes or goes.
+func (r *NetworkReconciler) sameNameElsewhere(ctx context.Context, net client.Object) []reconcile.Request {
+	var list v1alpha1.NetworkList
+	if err := r.Client.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "list networks of the same name", "network", client.ObjectKeyFromObject(net).String())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, n := range list.Items {
+		if n.Name == net.GetName() && n.Namespace != net.GetNamespace() && n.Spec.Type == v1alpha1.ExtVNet {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&n)})
+		}
+	}
+	return reqs
 }
 
 func sameName(_ context.Context, o client.Object) []reconcile.Request {

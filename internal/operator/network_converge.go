@@ -71,7 +71,7 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 	if net.Spec.Type == v1alpha1.ExtVNet {
 		inter, err := r.Registrar.Register(ctx, net)
 		if err != nil {
-			return notReady(v1alpha1.ReasonRegistrationFailed, "%v; retrying", err), 15 * time.Second, nil
+			return registrationRefused(net, err)
 		}
 		net.Status.InterClusterVNI = int32(inter)
 		net.Status.RegisteredProvider = net.Spec.Provider.DeepCopy()
@@ -81,6 +81,32 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 	}
 	return &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: v1alpha1.ReasonReady, Message: fmt.Sprintf("VNI %d; pods join with the k8s.v1.cni.cncf.io/networks annotation", net.Status.VNI)}, 0, nil
+}
+
+// nameConflictRetry is how often a Network whose name another Network
+// holds at the provider tries again; the holder's deletion in this cluster
+// brings it back at once (see sameNameElsewhere).
+const nameConflictRetry = 5 * time.Minute
+
+// registrationRefused returns the Ready condition for a failed
+// registration of net, and when to try again. An error that carries a
+// condition reason (a name conflict, a provider that is not allowed, an
+// invalid provider name) is the owner's to fix: it is not retried soon. On
+// a name conflict, net holds nothing at the provider: its status forgets
+// the registration, so that its deletion never deregisters the holder's.
+func registrationRefused(net *v1alpha1.Network, err error) (*metav1.Condition, time.Duration, error) {
+	c := &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+		Reason: v1alpha1.ReasonRegistrationFailed, Message: err.Error() + "; retrying"}
+	var why interface{ ConditionReason() string }
+	if !errors.As(err, &why) {
+		return c, 15 * time.Second, nil
+	}
+	c.Reason, c.Message = why.ConditionReason(), err.Error()
+	if c.Reason != v1alpha1.ReasonNameConflict {
+		return c, 0, nil
+	}
+	net.Status.RegisteredProvider, net.Status.InterClusterVNI = nil, 0
+	return c, nameConflictRetry, nil
 }
 
 // validateIPAM returns what is wrong with spec ("" if nothing): an invalid
