@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -26,6 +27,10 @@ func (e *ConditionError) Unwrap() error { return e.Err }
 
 // ConditionReason is the reason for the Network's Ready condition.
 func (e *ConditionError) ConditionReason() string { return e.Reason }
+
+// closeAgainAfter is when retain closes a forgotten client's idle
+// connections a second time.
+const closeAgainAfter = 2 * time.Second
 
 // Allowlist is the providers this operator may talk to, from
 // --allowed-providers: each entry a provider name (any domain) or
@@ -169,13 +174,16 @@ func (r *Registrar) inUse() []v1alpha1.Provider {
 
 // retain closes and forgets the clients, and the remembered registrations,
 // of every provider not in keep: no Network names them any more. A client
-// that a caller still holds keeps working; its idle connections are closed.
+// that a caller still holds keeps working; its idle connections are closed,
+// at once and again after closeAgainAfter, by when a request cancelled just
+// before (the provider's long poll) has let go of its connection.
 func (r *Registrar) retain(keep map[v1alpha1.Provider]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for p, c := range r.clients {
 		if !keep[p] {
 			c.Close()
+			time.AfterFunc(closeAgainAfter, c.Close)
 			delete(r.clients, p)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -171,6 +172,16 @@ type proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener // nil while down
 	conns map[net.Conn]bool
+	// served counts the bytes forwarded from target to the clients.
+	served atomic.Int64
+}
+
+// open is the number of connections the proxy holds (client and target
+// sides of each).
+func (p *proxy) open() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
 }
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -230,7 +241,7 @@ func (p *proxy) forward(c net.Conn) {
 	p.conns[c], p.conns[u] = true, true
 	p.mu.Unlock()
 	go func() { io.Copy(u, c); u.Close() }()
-	io.Copy(c, u)
+	io.Copy(counting{c, &p.served}, u)
 	c.Close()
 	p.mu.Lock()
 	delete(p.conns, c)
@@ -311,4 +322,16 @@ func audits(t *testing.T, network, action string) []idco.AuditEntry {
 		}
 	}
 	return out
+}
+
+// counting is a writer that counts what it writes into n.
+type counting struct {
+	io.Writer
+	n *atomic.Int64
+}
+
+func (c counting) Write(b []byte) (int, error) {
+	n, err := c.Writer.Write(b)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -137,7 +137,13 @@ func newNamespace(t *testing.T) string {
 // there to end a broken test, not to measure anything.
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	const timeout = 30 * time.Second
+	eventuallyWithin(t, 30*time.Second, what, f)
+}
+
+// eventuallyWithin is eventually with a timeout of its own, for what waits
+// on a long poll.
+func eventuallyWithin(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		err := f()

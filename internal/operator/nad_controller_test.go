@@ -106,7 +106,8 @@ func TestOtherPluginsNADsAreIgnored(t *testing.T) {
 }
 
 // seedAsWritten is seed 000's ext-vnet NAD config, comments and all, with
-// its placeholders filled.
+// its placeholders filled (the provider's name a DNS label, as the CRD
+// requires).
 const seedAsWritten = `{
       "cniVersion": "0.3.0",
       "type": "l2sm",
@@ -114,7 +115,7 @@ const seedAsWritten = `{
       "kind": {
         "ext-vnet": {
           "provider": {
-            "name": "idco-#1",
+            "name": "idco-1",
             "domain": "example"
           },
           "accessList": [ # no tiene porq ser así. Dejar en abierto.
@@ -135,14 +136,14 @@ func TestSeedNADCommentsAreRemoved(t *testing.T) {
 		t.Errorf("event %q does not say what was removed and where the original is", msg)
 	}
 	net := waitCondition(t, ns, "seed-commented", v1alpha1.ConditionReady, v1alpha1.ReasonRegistrationFailed)
-	if net.Spec.Provider == nil || net.Spec.Provider.Name != "idco-#1" || len(net.Spec.AccessList) != 0 {
+	if net.Spec.Provider == nil || net.Spec.Provider.Name != "idco-1" || len(net.Spec.AccessList) != 0 {
 		t.Errorf("network from the commented NAD: %+v", net.Spec)
 	}
 	got, err := getNAD(ns, "seed-commented")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := nadConfig(got); strings.Contains(c, "tiene") || !strings.Contains(c, `"idco-#1"`) {
+	if c := nadConfig(got); strings.Contains(c, "tiene") || !strings.Contains(c, `"idco-1"`) {
 		t.Errorf("NAD config after the clean-up:\n%s", c)
 	}
 	if got.GetAnnotations()[operator.AnnotationOriginalConfig] != seedAsWritten {
