@@ -38,7 +38,8 @@ type InterCluster struct {
 	Providers    []Provider
 }
 
-// Provider is an IDCO the edges serve.
+// Provider is an IDCO the edges serve. The operator is allowed these
+// providers only (--allowed-providers NAME=ADDRESS).
 type Provider struct {
 	Name    string // as in the Networks' spec.provider.name
 	Address string // host:port
@@ -56,6 +57,8 @@ func CertKeys(provider string) [3]string {
 var (
 	labelRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?=[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 	nameRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+	// providerRE: provider names are DNS labels (the Network CRD's rule).
+	providerRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 )
 
 func (ic *InterCluster) validate() error {
@@ -72,8 +75,8 @@ func (ic *InterCluster) validate() error {
 		return fmt.Errorf("inter-cluster: at least one provider (IDCO) is required")
 	}
 	for _, p := range ic.Providers {
-		if !nameRE.MatchString(p.Name) || p.Address == "" {
-			return fmt.Errorf("inter-cluster: provider %q=%q: want a DNS name and a host:port", p.Name, p.Address)
+		if !providerRE.MatchString(p.Name) || p.Address == "" {
+			return fmt.Errorf("inter-cluster: provider %q=%q: want a DNS label and a host:port", p.Name, p.Address)
 		}
 	}
 	return nil

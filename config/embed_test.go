@@ -24,7 +24,8 @@ func TestManifestsParseAsYAML(t *testing.T) {
 		{"inter-cluster", Params{ClusterCIDR: "10.10.0.0/16", ServiceCIDR: "10.96.0.0/16", InterCluster: ic},
 			[]string{"--inter-cluster", "--cluster-name=a", "--edge-node=a-node1", "--provider=lab-idco=198.19.0.1:8443",
 				"--provider=other=idco.example:443", "--wan-device=wan0", `lab.switchboard.dev/gateway: "true"`,
-				"{key: lab-idco.tls.key, path: lab-idco/tls.key}", "{key: other.ca.crt, path: other/ca.crt}"},
+				"{key: lab-idco.tls.key, path: lab-idco/tls.key}", "{key: other.ca.crt, path: other/ca.crt}",
+				"--allowed-providers=lab-idco=198.19.0.1:8443,other=idco.example:443"},
 			nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,6 +63,7 @@ func TestManifestsRejectBadInterClusterSettings(t *testing.T) {
 		"wan":          func(ic *InterCluster) { ic.WANDevice = "" },
 		"no provider":  func(ic *InterCluster) { ic.Providers = nil },
 		"provider":     func(ic *InterCluster) { ic.Providers = []Provider{{Name: "P!", Address: "h:1"}} },
+		"dotted":       func(ic *InterCluster) { ic.Providers = []Provider{{Name: "p.q", Address: "h:1"}} },
 	} {
 		ic := good
 		mutate(&ic)

@@ -69,9 +69,9 @@ type NetworkSpec struct {
 // Provider names an inter-domain connectivity orchestrator.
 type Provider struct {
 	// Name of the IDCO, as its operator calls it: a DNS label (lower-case
-	// letters, digits and '-'), which is also the directory of the
-	// cluster's client certificate for it under the operator's
-	// --idco-certs.
+	// letters, digits and '-'), which also names the directory of the
+	// cluster's client certificate for it in the operator's certificate
+	// directory.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
