@@ -52,7 +52,8 @@ func (s *Service) RegisterNetwork(ctx context.Context, r Registration) (uint32, 
 
 func (s *Service) checkRegistration(r *Registration) error {
 	if err := errors.Join(checkName("cluster", r.Cluster), checkName("network", r.Network),
-		checkName("namespace", r.Namespace), checkName("name", r.Name)); err != nil {
+		checkNamespace("namespace", r.Namespace), checkName("name", r.Name),
+		optional(checkName, "edge.node", r.Edge.Node), optional(checkInterface, "edge.interface", r.Edge.Interface)); err != nil {
 		return err
 	}
 	if r.LocalVNI == 0 || r.LocalVNI >= 1<<24 {
@@ -60,7 +61,7 @@ func (s *Service) checkRegistration(r *Registration) error {
 	}
 	list := make([]AccessEntry, 0, len(r.AccessList))
 	for i, e := range r.AccessList {
-		if err := checkName(fmt.Sprintf("accessList[%d].user", i), e.User); err != nil {
+		if err := checkUser(fmt.Sprintf("accessList[%d].user", i), e.User); err != nil {
 			return err
 		}
 		fp, err := fingerprintPEM([]byte(e.PublicKeyPEM))
@@ -111,7 +112,7 @@ type AuthorizeRequest struct {
 // not decide.
 func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Decision, error) {
 	if err := errors.Join(checkName("cluster", req.Cluster), checkName("network", req.Network),
-		checkName("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
+		checkNamespace("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
 		return Decision{}, err
 	}
 	var d decision

@@ -61,7 +61,7 @@ func (s *Service) Cluster(ctx context.Context, name string) (Cluster, error) {
 
 // AddUser records a user; it is idempotent.
 func (s *Service) AddUser(ctx context.Context, name string) error {
-	if err := checkName("user", name); err != nil {
+	if err := checkUser("user", name); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -76,7 +76,7 @@ func (s *Service) AddUser(ctx context.Context, name string) error {
 // user and returns its fingerprint. Adding the same key again is a no-op;
 // adding another user's key fails with ErrConflict.
 func (s *Service) AddKey(ctx context.Context, user string, pubPEM []byte) (string, error) {
-	if err := checkName("user", user); err != nil {
+	if err := checkUser("user", user); err != nil {
 		return "", err
 	}
 	fp, err := fingerprintPEM(pubPEM)
@@ -153,7 +153,7 @@ func (s *Service) RevokeKey(ctx context.Context, fingerprint string) error {
 // Grant lets a user join a network in clusters that leave its access list
 // open. It is idempotent; the network need not be registered yet.
 func (s *Service) Grant(ctx context.Context, user, network string) error {
-	if err := errors.Join(checkName("user", user), checkName("network", network)); err != nil {
+	if err := errors.Join(checkUser("user", user), checkName("network", network)); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -175,7 +175,7 @@ func (s *Service) Grant(ctx context.Context, user, network string) error {
 // authorizations on the network that depended on it. Revoking a missing
 // permission is a no-op.
 func (s *Service) RevokePermission(ctx context.Context, user, network string) error {
-	if err := errors.Join(checkName("user", user), checkName("network", network)); err != nil {
+	if err := errors.Join(checkUser("user", user), checkName("network", network)); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
