@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -160,10 +161,34 @@ func serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) {
 	if addr == "" || addr == "0" {
 		return
 	}
-	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("http server not started", "addr", addr, "err", err)
+		return
+	}
+	serveOn(ctx, log, ln, h, defaultLimits())
+}
+
+// limits bound what one connection may take of the metrics and probe
+// servers, so that a client that stalls cannot hold a connection forever.
+type limits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}
+
+// defaultLimits suit the short GETs of Prometheus and the kubelet's probes.
+func defaultLimits() limits {
+	return limits{readHeader: 10 * time.Second, read: 15 * time.Second, write: 30 * time.Second,
+		idle: 60 * time.Second, maxHeaderBytes: 64 << 10}
+}
+
+// serveOn serves h on ln in the background until ctx ends.
+func serveOn(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, lim limits) {
+	s := &http.Server{Handler: h, ReadHeaderTimeout: lim.readHeader, ReadTimeout: lim.read, WriteTimeout: lim.write,
+		IdleTimeout: lim.idle, MaxHeaderBytes: lim.maxHeaderBytes}
 	go func() {
-		if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "addr", addr, "err", err)
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	go func() {
