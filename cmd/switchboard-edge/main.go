@@ -166,26 +166,19 @@ func serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) {
 		log.Error("http server not started", "addr", addr, "err", err)
 		return
 	}
-	serveOn(ctx, log, ln, h, defaultLimits())
+	serveOn(ctx, log, ln, newHTTPServer(h))
 }
 
-// limits bound what one connection may take of the metrics and probe
-// servers, so that a client that stalls cannot hold a connection forever.
-type limits struct {
-	readHeader, read, write, idle time.Duration
-	maxHeaderBytes                int
+// newHTTPServer returns the server of the metrics and probe handler h. Its
+// limits, which suit the short GETs of Prometheus and the kubelet's
+// probes, keep a client that stalls from holding a connection forever.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 }
 
-// defaultLimits suit the short GETs of Prometheus and the kubelet's probes.
-func defaultLimits() limits {
-	return limits{readHeader: 10 * time.Second, read: 15 * time.Second, write: 30 * time.Second,
-		idle: 60 * time.Second, maxHeaderBytes: 64 << 10}
-}
-
-// serveOn serves h on ln in the background until ctx ends.
-func serveOn(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, lim limits) {
-	s := &http.Server{Handler: h, ReadHeaderTimeout: lim.readHeader, ReadTimeout: lim.read, WriteTimeout: lim.write,
-		IdleTimeout: lim.idle, MaxHeaderBytes: lim.maxHeaderBytes}
+// serveOn serves s on ln in the background until ctx ends.
+func serveOn(ctx context.Context, log *slog.Logger, ln net.Listener, s *http.Server) {
 	go func() {
 		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)

@@ -16,17 +16,18 @@ func TestServeHangsUpOnStalledRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := defaultLimits()
-	lim.read = time.Second // the test's own, short, so that it ends soon
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
-	serveOn(ctx, slog.New(slog.DiscardHandler), ln, h, lim)
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	srv.ReadTimeout = time.Second // the test's own, short, so that it ends soon
+	serveOn(ctx, slog.New(slog.DiscardHandler), ln, srv)
 	stalltest.HangsUp(t, func() (net.Conn, error) { return net.Dial("tcp", ln.Addr().String()) }, "/healthz")
 }
 
-func TestDefaultLimits(t *testing.T) {
-	if lim := defaultLimits(); lim.readHeader <= 0 || lim.read <= 0 || lim.write <= 0 || lim.idle <= 0 || lim.maxHeaderBytes <= 0 {
-		t.Errorf("defaultLimits() = %+v: every limit must be set", lim)
+func TestServerLimits(t *testing.T) {
+	s := newHTTPServer(nil)
+	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.WriteTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Errorf("server limits: read header %s, read %s, write %s, idle %s, max header bytes %d: every one must be set",
+			s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout, s.MaxHeaderBytes)
 	}
 }

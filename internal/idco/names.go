@@ -25,22 +25,20 @@ import (
 // checkName checks a Kubernetes object name (cluster, network, name, pod,
 // node).
 func checkName(field, v string) error {
-	if v == "" {
-		return invalid("%s is empty: set it", field)
-	}
-	if errs := validation.IsDNS1123Subdomain(v); len(errs) > 0 {
-		return invalid("%s %s is not a Kubernetes object name: %s", field, shown(v), strings.Join(errs, "; "))
-	}
-	return nil
+	return checkKubernetes(field, v, "a Kubernetes object name", validation.IsDNS1123Subdomain)
 }
 
 // checkNamespace checks a Kubernetes namespace name.
 func checkNamespace(field, v string) error {
+	return checkKubernetes(field, v, "a Kubernetes namespace name", validation.IsDNS1123Label)
+}
+
+func checkKubernetes(field, v, what string, validate func(string) []string) error {
 	if v == "" {
 		return invalid("%s is empty: set it", field)
 	}
-	if errs := validation.IsDNS1123Label(v); len(errs) > 0 {
-		return invalid("%s %s is not a Kubernetes namespace name: %s", field, shown(v), strings.Join(errs, "; "))
+	if errs := validate(v); len(errs) > 0 {
+		return invalid("%s %s is not %s: %s", field, shown(v), what, strings.Join(errs, "; "))
 	}
 	return nil
 }

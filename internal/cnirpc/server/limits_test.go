@@ -23,13 +23,11 @@ func TestServeHangsUpOnStalledRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := defaultLimits()
-	lim.read = time.Second // the test's own, short, so that it ends soon
 	ctx, cancel := context.WithCancel(context.Background())
+	srv := newServer(ctx, HandlerFunc(func(context.Context, cnirpc.Request) *cnirpc.Response { return nil }))
+	srv.ReadTimeout = time.Second // the test's own, short, so that it ends soon
 	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, l, HandlerFunc(func(context.Context, cnirpc.Request) *cnirpc.Response { return nil }), lim)
-	}()
+	go func() { done <- serve(ctx, l, srv) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -39,14 +37,15 @@ func TestServeHangsUpOnStalledRequest(t *testing.T) {
 	stalltest.HangsUp(t, func() (net.Conn, error) { return net.Dial("unix", socket) }, cnirpc.PathCNI)
 }
 
-func TestDefaultLimits(t *testing.T) {
-	lim := defaultLimits()
-	if lim.readHeader <= 0 || lim.read <= 0 || lim.idle <= 0 || lim.maxHeaderBytes <= 0 {
-		t.Errorf("defaultLimits() = %+v: every limit must be set", lim)
+func TestServerLimits(t *testing.T) {
+	srv := newServer(t.Context(), nil)
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Errorf("server limits: read header %s, read %s, idle %s, max header bytes %d: every one must be set",
+			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
 	}
 	// The plugin waits up to 120 s for GC (cmd/switchboard-cni): the answer
 	// must not be cut off before.
-	if lim.write <= 120*time.Second {
-		t.Errorf("write timeout %s would cut off a GC answer the plugin still waits for (120 s)", lim.write)
+	if srv.WriteTimeout <= 120*time.Second {
+		t.Errorf("write timeout %s would cut off a GC answer the plugin still waits for (120 s)", srv.WriteTimeout)
 	}
 }

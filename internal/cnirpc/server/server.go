@@ -48,22 +48,6 @@ type HealthChecker interface {
 // done, before it closes their connections.
 const shutdownGrace = 10 * time.Second
 
-// limits bound what one connection may take of the server, so that a client
-// that stalls (or a plugin stuck on a frozen node) cannot hold a goroutine
-// and a socket forever.
-type limits struct {
-	readHeader, read, write, idle time.Duration
-	maxHeaderBytes                int
-}
-
-// defaultLimits are Serve's limits. A request (at most cnirpc.MaxBody) is
-// read in one go by a plugin that has it in memory; the answer may take as
-// long as the slowest CNI call the plugin waits for (GC, 120 s).
-func defaultLimits() limits {
-	return limits{readHeader: 10 * time.Second, read: 20 * time.Second, write: 150 * time.Second,
-		idle: 30 * time.Second, maxHeaderBytes: 16 << 10}
-}
-
 // Serve answers CNI requests on l with h until ctx is done, then stops
 // accepting, lets requests in flight finish (up to 10 s) and returns nil. It
 // returns an error if serving fails for another reason. Serve closes l.
@@ -71,23 +55,30 @@ func defaultLimits() limits {
 // Handlers see the values of ctx but not its cancellation, which would cut
 // requests in flight short.
 func Serve(ctx context.Context, l net.Listener, h Handler) error {
-	return serve(ctx, l, h, defaultLimits())
+	return serve(ctx, l, newServer(ctx, h))
 }
 
-func serve(ctx context.Context, l net.Listener, h Handler, lim limits) error {
+// newServer returns the HTTP server of h. Its limits keep a client that
+// stalls (or a plugin stuck on a frozen node) from holding a goroutine and a
+// socket forever: a request (at most cnirpc.MaxBody) comes in one go from a
+// plugin that has it in memory, and an answer may take as long as the
+// slowest CNI call the plugin waits for (GC, 120 s).
+func newServer(ctx context.Context, h Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+cnirpc.PathCNI, func(w http.ResponseWriter, r *http.Request) { serveCNI(w, r, h) })
 	mux.HandleFunc("GET "+cnirpc.PathHealth, func(w http.ResponseWriter, r *http.Request) { serveHealth(w, r, h) })
-	srv := &http.Server{
+	return &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: lim.readHeader,
-		ReadTimeout:       lim.read,
-		WriteTimeout:      lim.write,
-		IdleTimeout:       lim.idle,
-		MaxHeaderBytes:    lim.maxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		WriteTimeout:      150 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+}
 
+func serve(ctx context.Context, l net.Listener, srv *http.Server) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

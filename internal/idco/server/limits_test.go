@@ -32,11 +32,11 @@ func TestServeHangsUpOnStalledRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := defaultLimits()
-	lim.read = time.Second // the test's own, short, so that it ends soon
 	ctx, cancel := context.WithCancel(context.Background())
+	hs := New(nil, nil, nil).newHTTPServer(ctx, serverTLS)
+	hs.ReadTimeout = time.Second // the test's own, short, so that it ends soon
 	done := make(chan error, 1)
-	go func() { done <- New(nil, nil, nil).serve(ctx, ln, serverTLS, lim) }()
+	go func() { done <- serve(ctx, ln, hs) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -46,12 +46,13 @@ func TestServeHangsUpOnStalledRequest(t *testing.T) {
 	stalltest.HangsUp(t, func() (net.Conn, error) { return tls.Dial("tcp", ln.Addr().String(), clientTLS) }, "/v1/users")
 }
 
-func TestDefaultLimits(t *testing.T) {
-	lim := defaultLimits()
-	if lim.readHeader <= 0 || lim.read <= 0 || lim.idle <= 0 || lim.maxHeaderBytes <= 0 {
-		t.Errorf("defaultLimits() = %+v: every limit must be set", lim)
+func TestServerLimits(t *testing.T) {
+	hs := New(nil, nil, nil).newHTTPServer(t.Context(), nil)
+	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.IdleTimeout <= 0 || hs.MaxHeaderBytes <= 0 {
+		t.Errorf("server limits: read header %s, read %s, idle %s, max header bytes %d: every one must be set",
+			hs.ReadHeaderTimeout, hs.ReadTimeout, hs.IdleTimeout, hs.MaxHeaderBytes)
 	}
-	if lim.write <= MaxWait {
-		t.Errorf("write timeout %s would cut off a long poll's answer (up to %s)", lim.write, MaxWait)
+	if hs.WriteTimeout <= MaxWait {
+		t.Errorf("write timeout %s would cut off a long poll's answer (up to %s)", hs.WriteTimeout, MaxWait)
 	}
 }

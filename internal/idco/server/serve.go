@@ -13,36 +13,29 @@ import (
 // gracefully (long polls are cut short). It returns nil after a clean
 // shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
-	return s.serve(ctx, ln, tlsConfig, defaultLimits())
+	return serve(ctx, ln, s.newHTTPServer(ctx, tlsConfig))
 }
 
-// limits bound what one connection may take of the server, so that a
-// client that stalls cannot hold a connection forever.
-type limits struct {
-	readHeader, read, write, idle time.Duration
-	maxHeaderBytes                int
-}
-
-// defaultLimits are Serve's. A body (at most MaxBodyBytes) comes in one
-// go; an answer may wait for the longest long poll (MaxWait).
-func defaultLimits() limits {
-	return limits{readHeader: 5 * time.Second, read: 30 * time.Second, write: MaxWait + 15*time.Second,
-		idle: 2 * time.Minute, maxHeaderBytes: 64 << 10}
-}
-
-func (s *Server) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, lim limits) error {
-	hs := &http.Server{
+// newHTTPServer returns the API's HTTP server. Its limits keep a client
+// that stalls from holding a connection forever: a body (at most
+// MaxBodyBytes) comes in one go, and an answer may wait for the longest
+// long poll (MaxWait).
+func (s *Server) newHTTPServer(ctx context.Context, tlsConfig *tls.Config) *http.Server {
+	return &http.Server{
 		Handler:           s.Handler(),
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: lim.readHeader,
-		ReadTimeout:       lim.read,
-		WriteTimeout:      lim.write,
-		IdleTimeout:       lim.idle,
-		MaxHeaderBytes:    lim.maxHeaderBytes,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      MaxWait + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+}
+
+func serve(ctx context.Context, ln net.Listener, hs *http.Server) error {
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(tls.NewListener(ln, tlsConfig)) }()
+	go func() { errc <- hs.Serve(tls.NewListener(ln, hs.TLSConfig)) }()
 	select {
 	case err := <-errc:
 		return err
