@@ -208,8 +208,8 @@ func TestRevocationWakesLongPoll(t *testing.T) {
 func TestRestartKeepsState(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		alice := f.addUser("alice")
-		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", "198.18.0.1:4789"))
-		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", "198.18.0.2:4789"))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", idco.EdgeEndpointRequest{Endpoint: "198.18.0.1:4789"}))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", idco.EdgeEndpointRequest{Endpoint: "198.18.0.2:4789"}))
 		vni := f.register("a", "n", 100, alice)
 		f.register("b", "n", 200, alice)
 		f.must(f.svc.Grant(f.ctx, "alice", "other"))
