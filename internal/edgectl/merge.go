@@ -19,6 +19,7 @@ type Local struct {
 	WAN       netip.Addr // the edge's WAN address
 	WANDevice string     // the interface holding WAN
 	WANPort   uint16     // UDP port of the tunnels; 0 is the tunnel's default
+	PublicKey string     // the edge's WireGuard public key; empty when it runs plain VXLAN
 }
 
 // wantAttachment is one edge Attachment the merged config needs.

@@ -2,6 +2,7 @@ package idco
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -90,6 +91,27 @@ func checkEndpoint(endpoint string) error {
 		return invalid("edge endpoint %q has no host", endpoint)
 	}
 	return nil
+}
+
+// checkPublicKey accepts an edge's WireGuard public key as wg(8) prints it
+// (standard base64 of 32 bytes), or "" for an edge without encryption.
+func checkPublicKey(k string) error {
+	if k == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(k)
+	if err != nil || len(b) != 32 || base64.StdEncoding.EncodeToString(b) != k {
+		return invalid("edge public key %q is not a WireGuard public key: want the 44-character base64 that \"wg pubkey\" prints", k)
+	}
+	return nil
+}
+
+// keyNote says in the audit log whether an edge encrypts.
+func keyNote(k string) string {
+	if k == "" {
+		return "no public key: plain VXLAN on the WAN"
+	}
+	return "WireGuard public key " + k
 }
 
 // AuthorizeRequest asks whether a pod may join an inter-cluster network.

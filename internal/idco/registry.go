@@ -21,13 +21,18 @@ func (s *Service) RegisterCluster(ctx context.Context, name string) error {
 	})
 }
 
-// SetEdgeEndpoint records the WAN address:port of the cluster's edge,
-// registering the cluster if needed. It is idempotent.
-func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string) error {
+// SetEdgeEndpoint records the WAN address:port of the cluster's edge and
+// its WireGuard public key (empty: plain VXLAN), registering the cluster if
+// needed. It is idempotent.
+func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster string, e EdgeEndpointRequest) error {
+	endpoint := e.Endpoint
 	if err := checkName("cluster", cluster); err != nil {
 		return err
 	}
 	if err := checkEndpoint(endpoint); err != nil {
+		return err
+	}
+	if err := checkPublicKey(e.PublicKey); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -35,17 +40,17 @@ func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string)
 			return err
 		}
 		old, err := w.Cluster(ctx, cluster)
-		if err != nil || old.EdgeEndpoint == endpoint {
+		if err != nil || (old.EdgeEndpoint == endpoint && old.EdgePublicKey == e.PublicKey) {
 			return err
 		}
-		if err := w.Tx.SetEdgeEndpoint(ctx, cluster, endpoint, w.now); err != nil {
+		if err := w.Tx.SetEdgeEndpoint(ctx, cluster, endpoint, e.PublicKey, w.now); err != nil {
 			return err
 		}
 		if _, err := w.revision(); err != nil {
 			return err
 		}
-		s.log.Info("edge endpoint set", "cluster", cluster, "endpoint", endpoint)
-		return w.audit(AuditEntry{Action: "set-edge-endpoint", Cluster: cluster, Subject: endpoint, Allowed: true})
+		s.log.Info("edge endpoint set", "cluster", cluster, "endpoint", endpoint, "publicKey", e.PublicKey)
+		return w.audit(AuditEntry{Action: "set-edge-endpoint", Cluster: cluster, Subject: endpoint, Allowed: true, Detail: keyNote(e.PublicKey)})
 	})
 }
 

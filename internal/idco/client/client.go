@@ -216,9 +216,10 @@ func (c *Client) RegisterCluster(ctx context.Context, cluster string) error {
 	return c.do(ctx, http.MethodPut, clusterPath(cluster), nil, nil, nil)
 }
 
-// SetEdgeEndpoint records the WAN address:port of the cluster's edge.
-func (c *Client) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string) error {
-	return c.do(ctx, http.MethodPut, clusterPath(cluster, "edge-endpoint"), nil, idco.EdgeEndpointRequest{Endpoint: endpoint}, nil)
+// SetEdgeEndpoint records the WAN address:port of the cluster's edge and
+// its WireGuard public key (empty for plain VXLAN).
+func (c *Client) SetEdgeEndpoint(ctx context.Context, cluster string, e idco.EdgeEndpointRequest) error {
+	return c.do(ctx, http.MethodPut, clusterPath(cluster, "edge-endpoint"), nil, e, nil)
 }
 
 // RegisterNetwork records (idempotently) the cluster's side of network and
