@@ -64,7 +64,9 @@ func TestNamesAreChecked(t *testing.T) {
 		{"new user ..", func() error { return f.svc.AddUser(f.ctx, "..") }, "user"},
 		{"new user with a newline", func() error { return f.svc.AddUser(f.ctx, "bob\nadmin") }, "user"},
 		{"grant on a network with a slash", func() error { return f.svc.Grant(f.ctx, "alice", "x/y") }, "network"},
-		{"edge endpoint of cluster with a bidi override", func() error { return f.svc.SetEdgeEndpoint(f.ctx, "a\u202e", "198.18.0.1:4790") }, "cluster"},
+		{"edge endpoint of cluster with a bidi override", func() error {
+			return f.svc.SetEdgeEndpoint(f.ctx, "a\u202e", idco.EdgeEndpointRequest{Endpoint: "198.18.0.1:4790"})
+		}, "cluster"},
 		{"deregistration namespace with a slash", func() error {
 			return f.svc.DeregisterNetwork(f.ctx, idco.Deregistration{Cluster: "a", Network: "blue", Namespace: "a/b"})
 		}, "namespace"},
