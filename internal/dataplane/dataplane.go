@@ -12,6 +12,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
 )
 
 // Dataplane programs one node's network namespace. It is safe for concurrent
@@ -23,6 +25,7 @@ type Dataplane struct {
 
 	mu  sync.Mutex
 	h   *netlink.Handle // bound to the node namespace
+	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
 }
 
@@ -48,14 +51,14 @@ func New(opts ...Option) (*Dataplane, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open netlink: %w", err)
 		}
-		d.h = h
+		d.h, d.dev = h, netdev.New(h, d.log)
 		return d, nil
 	}
 	h, err := handleAt(d.ns)
 	if err != nil {
 		return nil, err
 	}
-	d.h = h
+	d.h, d.dev = h, netdev.New(h, d.log)
 	return d, nil
 }
 
@@ -80,7 +83,7 @@ func (d *Dataplane) Close() error {
 	defer d.mu.Unlock()
 	if d.h != nil {
 		d.h.Close()
-		d.h = nil
+		d.h, d.dev = nil, nil
 	}
 	return nil
 }

@@ -10,6 +10,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 // ErrMismatch is returned by CheckPod when the kernel differs from the
@@ -24,7 +27,7 @@ func (d *Dataplane) peerOf(host netlink.Link, pns *podNS, ifName string) (netlin
 		return nil, fmt.Errorf("%w: %q is a %s, not a veth", ErrConflict, hostName, host.Type())
 	}
 	peer, err := pns.h.LinkByName(ifName)
-	if isNotFound(err) {
+	if netdev.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %q exists but %q is not in the pod's namespace", ErrConflict, hostName, ifName)
 	}
 	if err != nil {
@@ -51,11 +54,11 @@ func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
 // devices with the last Set's underlay if they are missing; created says
 // whether it made the bridge.
 func (d *Dataplane) networkForPod(vni uint32) (br netlink.Link, created bool, err error) {
-	br, err = d.findLink(bridgeName(vni), "")
+	br, err = d.dev.Find(bridgeName(vni), "")
 	if err != nil {
 		return nil, false, err
 	}
-	vx, err := d.findLink(vxlanName(vni), "")
+	vx, err := d.dev.Find(vxlanName(vni), "")
 	if err != nil {
 		return nil, false, err
 	}
@@ -98,13 +101,13 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 		return errClosed
 	}
 	l, err := d.h.LinkByName(hostName)
-	if isNotFound(err) {
+	if netdev.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("find %q: %w", hostName, err)
 	}
-	if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
+	if err := d.h.LinkDel(l); err != nil && !netdev.IsNotFound(err) {
 		return fmt.Errorf("delete %q: %w", hostName, err)
 	}
 	d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "netns", netNS, "dev", hostName)
@@ -119,7 +122,7 @@ func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	if d.h == nil {
 		return nil, errClosed
 	}
-	br, err := d.findLink(bridgeName(vni), "")
+	br, err := d.dev.Find(bridgeName(vni), "")
 	if err != nil || br == nil {
 		return nil, err
 	}
@@ -161,7 +164,7 @@ func (d *Dataplane) CheckPod(p PodInterface) error {
 func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	hostName := HostIfName(p.ContainerID, p.IfName)
 	peer, err := pns.h.LinkByName(p.IfName)
-	if isNotFound(err) {
+	if netdev.IsNotFound(err) {
 		return []error{fmt.Errorf("%q does not exist in the pod", p.IfName)}, nil
 	}
 	if err != nil {
@@ -170,7 +173,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	var diffs []error
 	differs := func(format string, args ...any) { diffs = append(diffs, fmt.Errorf(format, args...)) }
 	mtu := p.MTU
-	host, err := d.findLink(hostName, "")
+	host, err := d.dev.Find(hostName, "")
 	switch {
 	case err != nil:
 		return nil, err
@@ -179,7 +182,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	case !d.paired(host, peer, pns):
 		differs("host end %q is not the peer of %q", hostName, p.IfName)
 	default:
-		br, err := d.findLink(bridgeName(p.VNI), "")
+		br, err := d.dev.Find(bridgeName(p.VNI), "")
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +203,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	if peer.Attrs().Flags&net.FlagUp == 0 {
 		differs("%q is down", p.IfName)
 	}
-	if m, _ := macOf(p.MAC); p.MAC != nil && !macEqual(peer.Attrs().HardwareAddr, m) {
+	if m, _ := netdev.MACOf(p.MAC); p.MAC != nil && !m.Equal(peer.Attrs().HardwareAddr) {
 		differs("%q has MAC %s, want %s", p.IfName, peer.Attrs().HardwareAddr, p.MAC)
 	}
 	if mtu != 0 && peer.Attrs().MTU != mtu {
@@ -265,13 +268,13 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 			continue
 		}
 		l, err := d.h.LinkByName(n)
-		if isNotFound(err) {
+		if netdev.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return removed, fmt.Errorf("find %q: %w", n, err)
 		}
-		if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
+		if err := d.h.LinkDel(l); err != nil && !netdev.IsNotFound(err) {
 			return removed, fmt.Errorf("delete orphan %q: %w", n, err)
 		}
 		d.log.Info("deleted orphan pod interface", "dev", n)
@@ -282,7 +285,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 
 // isPodPort reports whether a link name is a host end of a pod interface.
 func isPodPort(name string) bool {
-	return strings.HasPrefix(name, hostPrefix) && !strings.HasPrefix(name, vxlanPrefix)
+	return strings.HasPrefix(name, devname.PrefixPodPort) && !strings.HasPrefix(name, devname.PrefixVXLAN)
 }
 
 // PodPorts returns the names of every host-side pod interface on the node.

@@ -27,6 +27,12 @@ func New(h *netlink.Handle, log *slog.Logger) *Devices {
 	return &Devices{h: h, log: log}
 }
 
+// With returns Devices on the same handle whose log lines carry args (for
+// example "vni", 4096) as well.
+func (d *Devices) With(args ...any) *Devices {
+	return &Devices{h: d.h, log: d.log.With(args...)}
+}
+
 // IsNotFound reports whether err means the link, address or entry is gone:
 // what a delete takes as success.
 func IsNotFound(err error) bool {
