@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"switchboard/internal/edge/tunnel"
+	"switchboard/internal/netdev"
 )
 
 // Edge programs the links of one edge device into a network namespace. It
@@ -24,6 +25,7 @@ type Edge struct {
 
 	mu     sync.Mutex
 	h      *netlink.Handle
+	dev    *netdev.Devices   // on h
 	want   []linkWant        // the links of the last Set, by ID
 	tunDev map[uint32]string // tunnel port of each link, as Ensure last named it
 }
@@ -53,7 +55,7 @@ func New(opts ...Option) (*Edge, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open netlink: %w", err)
 		}
-		e.h = h
+		e.h, e.dev = h, netdev.New(h, e.log)
 		return e, nil
 	}
 	nsh, err := netns.GetFromPath(e.ns)
@@ -64,6 +66,7 @@ func New(opts ...Option) (*Edge, error) {
 	if e.h, err = netlink.NewHandleAt(nsh); err != nil {
 		return nil, fmt.Errorf("open netlink in %q: %w", e.ns, err)
 	}
+	e.dev = netdev.New(e.h, e.log)
 	return e, nil
 }
 
@@ -74,7 +77,7 @@ func (e *Edge) Close() error {
 	defer e.mu.Unlock()
 	if e.h != nil {
 		e.h.Close()
-		e.h = nil
+		e.h, e.dev = nil, nil
 	}
 	return nil
 }
