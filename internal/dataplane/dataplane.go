@@ -10,8 +10,6 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"switchboard/internal/netdev"
 )
@@ -46,34 +44,12 @@ func New(opts ...Option) (*Dataplane, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	if d.ns == "" {
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return nil, fmt.Errorf("open netlink: %w", err)
-		}
-		d.h, d.dev = h, netdev.New(h, d.log)
-		return d, nil
-	}
-	h, err := handleAt(d.ns)
+	h, err := netdev.OpenHandle(d.ns)
 	if err != nil {
 		return nil, err
 	}
 	d.h, d.dev = h, netdev.New(h, d.log)
 	return d, nil
-}
-
-// handleAt opens a netlink handle bound to the namespace at path.
-func handleAt(path string) (*netlink.Handle, error) {
-	nsh, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
-	}
-	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("open netlink in %q: %w", path, err)
-	}
-	return h, nil
 }
 
 // Close releases the Dataplane's netlink socket. It changes nothing in the

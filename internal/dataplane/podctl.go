@@ -100,15 +100,9 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 	if d.h == nil {
 		return errClosed
 	}
-	l, err := d.h.LinkByName(hostName)
-	if netdev.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("find %q: %w", hostName, err)
-	}
-	if err := d.h.LinkDel(l); err != nil && !netdev.IsNotFound(err) {
-		return fmt.Errorf("delete %q: %w", hostName, err)
+	deleted, err := d.dev.Delete(hostName)
+	if err != nil || !deleted {
+		return err
 	}
 	d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "netns", netNS, "dev", hostName)
 	return nil
@@ -267,15 +261,12 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 		if want[n] {
 			continue
 		}
-		l, err := d.h.LinkByName(n)
-		if netdev.IsNotFound(err) {
-			continue
-		}
+		deleted, err := d.dev.Delete(n)
 		if err != nil {
-			return removed, fmt.Errorf("find %q: %w", n, err)
+			return removed, fmt.Errorf("remove orphan: %w", err)
 		}
-		if err := d.h.LinkDel(l); err != nil && !netdev.IsNotFound(err) {
-			return removed, fmt.Errorf("delete orphan %q: %w", n, err)
+		if !deleted {
+			continue
 		}
 		d.log.Info("deleted orphan pod interface", "dev", n)
 		removed = append(removed, n)

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"switchboard/internal/edge/tunnel"
 	"switchboard/internal/netdev"
@@ -50,23 +49,11 @@ func New(opts ...Option) (*Edge, error) {
 	for _, o := range opts {
 		o(e)
 	}
-	if e.ns == "" {
-		h, err := netlink.NewHandle()
-		if err != nil {
-			return nil, fmt.Errorf("open netlink: %w", err)
-		}
-		e.h, e.dev = h, netdev.New(h, e.log)
-		return e, nil
-	}
-	nsh, err := netns.GetFromPath(e.ns)
+	h, err := netdev.OpenHandle(e.ns)
 	if err != nil {
-		return nil, fmt.Errorf("open network namespace %q: %w", e.ns, err)
+		return nil, err
 	}
-	defer nsh.Close()
-	if e.h, err = netlink.NewHandleAt(nsh); err != nil {
-		return nil, fmt.Errorf("open netlink in %q: %w", e.ns, err)
-	}
-	e.dev = netdev.New(e.h, e.log)
+	e.h, e.dev = h, netdev.New(h, e.log)
 	return e, nil
 }
 

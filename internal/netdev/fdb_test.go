@@ -1,6 +1,7 @@
 package netdev
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -23,12 +24,16 @@ func mustMAC(hw net.HardwareAddr) MAC {
 	return m
 }
 
-func opLines[T interface{ String() string }](ops []T) string {
-	var out []string
-	for _, op := range ops {
-		out = append(out, op.String())
+// opLines prints ops one a line, as golden text.
+func opLines[T fmt.Stringer](ops []T) string {
+	var b strings.Builder
+	for i, op := range ops {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(op.String())
 	}
-	return strings.Join(out, "\n")
+	return b.String()
 }
 
 func TestMAC(t *testing.T) {

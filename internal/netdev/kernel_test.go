@@ -236,3 +236,29 @@ func TestEnsureBridgeAndVXLAN(t *testing.T) {
 	}
 	checkPort("replaced")
 }
+
+// TestOpenHandleAndDelete: a handle opened by path works in that namespace;
+// Delete deletes once and then reports nothing to do.
+func TestOpenHandleAndDelete(t *testing.T) {
+	ns, h, _ := newNS(t, "open")
+	oh, err := netdev.OpenHandle(ns.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oh.Close()
+	la := netlink.NewLinkAttrs()
+	la.Name = "sbnddel0"
+	if err := oh.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "sbnddel1", PeerTxQLen: -1}); err != nil {
+		t.Fatal(err)
+	}
+	link(t, h, "sbnddel1") // made in ns, not in the test's own namespace
+	d := netdev.New(oh, nil)
+	for i, want := range []bool{true, false} {
+		if deleted, err := d.Delete("sbnddel0"); err != nil || deleted != want {
+			t.Errorf("Delete #%d = %t, %v; want %t", i+1, deleted, err, want)
+		}
+	}
+	if _, err := netdev.OpenHandle(ns.Path + "-missing"); err == nil {
+		t.Error("OpenHandle of a missing namespace succeeded")
+	}
+}

@@ -120,18 +120,11 @@ func (v *VXLAN) Ensure(p Port) (string, error) {
 // Remove deletes sbwx<id>.
 func (v *VXLAN) Remove(id uint32) error {
 	name := PortName(id)
-	l, err := v.h.LinkByName(name)
-	if netdev.IsNotFound(err) {
-		return nil
+	deleted, err := v.dev.Delete(name)
+	if deleted {
+		v.log.Info("deleted tunnel port", "dev", name)
 	}
-	if err != nil {
-		return fmt.Errorf("find %q: %w", name, err)
-	}
-	if err := v.h.LinkDel(l); err != nil && !netdev.IsNotFound(err) {
-		return fmt.Errorf("delete %q: %w", name, err)
-	}
-	v.log.Info("deleted tunnel port", "dev", name)
-	return nil
+	return err
 }
 
 // IDs returns the IDs of every sbwx<ID> device, sorted.
