@@ -20,7 +20,7 @@ import (
 func main() {
 	opts := agent.Options{NodeName: os.Getenv("NODE_NAME")}
 	nodeIP := flag.String("node-ip", os.Getenv("NODE_IP"), "this node's underlay address (env NODE_IP)")
-	flag.StringVar(&opts.Socket, "socket", cnirpc.DefaultSocket, "unix socket the CNI plugin calls")
+	flag.StringVar(&opts.Socket, "socket", cnirpc.DefaultSocket, "unix socket the CNI plugin calls: a file in "+cnirpc.RuntimeDir+", the only directory the plugin talks to")
 	flag.StringVar(&opts.CNIBinDir, "cni-bin-dir", "/host/opt/cni/bin", "host CNI binary directory to install the plugin into (empty: don't install)")
 	flag.StringVar(&opts.PluginPath, "plugin", "/usr/local/bin/switchboard-cni", "the CNI plugin binary to install")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":9090", "Prometheus metrics address")
@@ -41,6 +41,9 @@ func run(opts agent.Options, nodeIP string, log logr.Logger) error {
 		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", nodeIP, err)
 	}
 	opts.NodeIP = ip
+	if err := cnirpc.CheckSocket(cnirpc.RuntimeDir, opts.Socket); err != nil {
+		return fmt.Errorf("--socket: %w", err)
+	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return fmt.Errorf("kubernetes client config: %w", err)

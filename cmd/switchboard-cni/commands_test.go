@@ -31,7 +31,7 @@ func seedConfig(socket string) string {
 }
 
 func TestExecForwardsEachCommand(t *testing.T) {
-	agent := cnirpctest.Start(t, func(req cnirpc.Request) *cnirpc.Response {
+	agent := startAgent(t, func(req cnirpc.Request) *cnirpc.Response {
 		if req.Command != cnirpc.CommandAdd {
 			return nil // DEL of an attachment that is already gone is success too
 		}
@@ -77,7 +77,7 @@ func TestExecForwardsEachCommand(t *testing.T) {
 
 func TestExecPassesAgentErrorThrough(t *testing.T) {
 	agentErr := &types.Error{Code: 7, Msg: `network "red" not found in namespace "team-a"`, Details: "create the Network or fix the pod's annotation"}
-	agent := cnirpctest.Start(t, func(cnirpc.Request) *cnirpc.Response { return &cnirpc.Response{Error: agentErr} })
+	agent := startAgent(t, func(cnirpc.Request) *cnirpc.Response { return &cnirpc.Response{Error: agentErr} })
 	for _, command := range []string{"ADD", "CHECK", "DEL"} {
 		r := run(t, invocation{command, "c1", podNetNS, "net1", podArgs, switchboardConfig(agent.Socket)})
 		code, msg, details := r.cniError(t)
@@ -88,7 +88,7 @@ func TestExecPassesAgentErrorThrough(t *testing.T) {
 }
 
 func TestExecAgentUnreachable(t *testing.T) {
-	socket := filepath.Join(cnirpctest.ShortTempDir(t), "cni.sock")
+	socket := agentSocket(t)
 	want := "switchboard agent not reachable at " + socket + ": is the switchboard-agent pod running on this node?"
 	for _, inv := range []invocation{
 		{"ADD", "c1", podNetNS, "net1", podArgs, switchboardConfig(socket)},
@@ -104,7 +104,7 @@ func TestExecAgentUnreachable(t *testing.T) {
 }
 
 func TestExecAddWithoutResult(t *testing.T) {
-	agent := cnirpctest.Start(t, nil)
+	agent := startAgent(t, nil)
 	code, msg, _ := run(t, invocation{"ADD", "c1", podNetNS, "net1", podArgs, switchboardConfig(agent.Socket)}).cniError(t)
 	if code != types.ErrInternal || !strings.Contains(msg, "no result") {
 		t.Errorf("ADD printed {%d %q}, want code %d about the missing result", code, msg, types.ErrInternal)
@@ -112,7 +112,7 @@ func TestExecAddWithoutResult(t *testing.T) {
 }
 
 func TestExecStatus(t *testing.T) {
-	agent := cnirpctest.Start(t, nil)
+	agent := startAgent(t, nil)
 	statusOf := func(socket string) result {
 		return run(t, invocation{command: "STATUS", config: switchboardConfig(socket)})
 	}
@@ -126,7 +126,7 @@ func TestExecStatus(t *testing.T) {
 		t.Errorf("STATUS of an unhealthy agent printed {%d %q %q}, want code 50 naming the socket and the reason", code, msg, details)
 	}
 
-	gone := filepath.Join(cnirpctest.ShortTempDir(t), "cni.sock")
+	gone := agentSocket(t)
 	code, msg, _ = statusOf(gone).cniError(t)
 	if code != errPluginNotAvailable || !strings.Contains(msg, gone) {
 		t.Errorf("STATUS without an agent printed {%d %q}, want code 50 naming %s", code, msg, gone)
@@ -155,14 +155,44 @@ func TestExecVersion(t *testing.T) {
 	}
 }
 
+func TestExecRefusesSocketOutsideRuntimeDir(t *testing.T) {
+	const rogueResult = `{"cniVersion":"1.1.0","ips":[{"address":"203.0.113.66/24"}]}`
+	rogue := cnirpctest.Start(t, func(cnirpc.Request) *cnirpc.Response {
+		return &cnirpc.Response{Result: json.RawMessage(rogueResult)}
+	})
+	for _, socket := range []string{rogue.Socket, runtimeDir + "/.." + rogue.Socket} {
+		for _, command := range []string{"ADD", "DEL", "CHECK", "GC", "STATUS"} {
+			r := run(t, invocation{command, "c1", podNetNS, "net1", podArgs, switchboardConfig(socket)})
+			if strings.Contains(r.stdout, "203.0.113.66") {
+				t.Fatalf("%s with socket %s printed the other socket's answer: %s", command, socket, r.stdout)
+			}
+			code, msg, _ := r.cniError(t)
+			if code != types.ErrInvalidNetworkConfig || !strings.Contains(msg, `"socket"`) || !strings.Contains(msg, runtimeDir) {
+				t.Errorf("%s with socket %s printed {%d %q}, want code %d naming the \"socket\" field and %s",
+					command, socket, code, msg, types.ErrInvalidNetworkConfig, runtimeDir)
+			}
+		}
+	}
+	if n := len(rogue.Requests()); n != 0 {
+		t.Errorf("the socket outside the runtime directory received %d requests, want none", n)
+	}
+}
+
 func TestSocketOf(t *testing.T) {
+	inDir := filepath.Join(runtimeDir, "other.sock")
 	tests := []struct {
 		config   string
 		want     string
 		wantCode uint
 	}{
-		{`{"name":"red"}`, cnirpc.DefaultSocket, 0},
-		{`{"name":"red","socket":"/var/run/sb/cni.sock"}`, "/var/run/sb/cni.sock", 0},
+		{`{"name":"red"}`, filepath.Join(runtimeDir, "cni.sock"), 0},
+		{`{"name":"red","socket":"` + inDir + `"}`, inDir, 0},
+		{`{"name":"red","socket":"/var/run/sb/cni.sock"}`, "", types.ErrInvalidNetworkConfig},
+		{`{"name":"red","socket":"/tmp/cni.sock"}`, "", types.ErrInvalidNetworkConfig},
+		{`{"name":"red","socket":"` + runtimeDir + `/../cni.sock"}`, "", types.ErrInvalidNetworkConfig},
+		{`{"name":"red","socket":"` + runtimeDir + `/sub/cni.sock"}`, "", types.ErrInvalidNetworkConfig},
+		{`{"name":"red","socket":"` + runtimeDir + `//cni.sock"}`, "", types.ErrInvalidNetworkConfig},
+		{`{"name":"red","socket":"` + runtimeDir + `"}`, "", types.ErrInvalidNetworkConfig},
 		{`{"name":"red","socket":"cni.sock"}`, "", types.ErrInvalidNetworkConfig},
 		{`{"name":"red","socket":5}`, "", types.ErrInvalidNetworkConfig},
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"switchboard/internal/cnirpc"
+	"switchboard/internal/cnirpc/cnirpctest"
 )
 
 // pluginBin is the plugin binary built by TestMain for the exec tests.
@@ -18,6 +23,10 @@ func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
 }
 
+// buildAndRun builds the plugin with its runtime directory (the only place
+// it looks for the agent's socket) moved to a temporary directory, where
+// startAgent puts the tests' fake agents; the tests in this process see the
+// same directory.
 func buildAndRun(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "switchboard-cni-test")
 	if err != nil {
@@ -25,13 +34,37 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	pluginBin = filepath.Join(dir, "switchboard-cni")
-	out, err := exec.Command("go", "build", "-o", pluginBin, "switchboard/cmd/switchboard-cni").CombinedOutput()
+	agents, err := os.MkdirTemp("", "sb") // short: a socket path has at most 108 bytes
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(agents)
+	runtimeDir = agents
+	pluginBin = filepath.Join(dir, "switchboard-cni")
+	build := exec.Command("go", "build", "-ldflags=-X main.runtimeDir="+agents, "-o", pluginBin, "switchboard/cmd/switchboard-cni")
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build switchboard-cni: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()
+}
+
+// agentSocket returns a new socket path in the plugin's runtime directory.
+func agentSocket(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(runtimeDir, hex.EncodeToString(b)+".sock")
+}
+
+// startAgent serves a fake agent in the plugin's runtime directory until the
+// test ends (see cnirpctest.Start).
+func startAgent(t *testing.T, reply func(cnirpc.Request) *cnirpc.Response) *cnirpctest.Agent {
+	t.Helper()
+	return cnirpctest.StartAt(t, agentSocket(t), reply)
 }
 
 // invocation is one run of the plugin binary.

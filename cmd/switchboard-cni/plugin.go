@@ -131,21 +131,28 @@ func request(command string, args *skel.CmdArgs) cnirpc.Request {
 	}
 }
 
-// socketOf returns the agent's socket: the configuration's "socket" field, or
-// cnirpc.DefaultSocket. Only this field is read here; the agent checks the
-// rest, so that a configuration the agent rejects can still be deleted.
+// runtimeDir is the only directory whose sockets the plugin talks to:
+// cnirpc.RuntimeDir. It is a variable only so that the tests can build the
+// plugin with another directory (-ldflags "-X main.runtimeDir=DIR"); nothing
+// the plugin reads at run time can change it.
+var runtimeDir = cnirpc.RuntimeDir
+
+// socketOf returns the agent's socket: the configuration's "socket" field,
+// which must name a socket directly in runtimeDir, or runtimeDir/cni.sock.
+// Only this field is read here; the agent checks the rest, so that a
+// configuration the agent rejects can still be deleted.
 func socketOf(config []byte) (string, error) {
 	var c struct {
 		Socket string `json:"socket"`
 	}
 	if err := json.Unmarshal(config, &c); err != nil {
-		return "", types.NewError(types.ErrInvalidNetworkConfig, "invalid socket: want a string path", err.Error())
+		return "", types.NewError(types.ErrInvalidNetworkConfig, "invalid \"socket\": want a string path", err.Error())
 	}
-	switch {
-	case c.Socket == "":
-		return cnirpc.DefaultSocket, nil
-	case !filepath.IsAbs(c.Socket):
-		return "", types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("invalid socket: %q is not an absolute path", c.Socket), "")
+	if c.Socket == "" {
+		return filepath.Join(runtimeDir, "cni.sock"), nil
+	}
+	if err := cnirpc.CheckSocket(runtimeDir, c.Socket); err != nil {
+		return "", types.NewError(types.ErrInvalidNetworkConfig, err.Error(), "")
 	}
 	return c.Socket, nil
 }

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -160,10 +161,27 @@ func serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) {
 	if addr == "" || addr == "0" {
 		return
 	}
-	s := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("http server not started", "addr", addr, "err", err)
+		return
+	}
+	serveOn(ctx, log, ln, newHTTPServer(h))
+}
+
+// newHTTPServer returns the server of the metrics and probe handler h. Its
+// limits, which suit the short GETs of Prometheus and the kubelet's
+// probes, keep a client that stalls from holding a connection forever.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
+// serveOn serves s on ln in the background until ctx ends.
+func serveOn(ctx context.Context, log *slog.Logger, ln net.Listener, s *http.Server) {
 	go func() {
-		if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "addr", addr, "err", err)
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	go func() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path/filepath"
 
 	"github.com/containernetworking/cni/pkg/types"
 )
@@ -35,7 +34,8 @@ type NetConf struct {
 	// passes it only for capabilities the configuration declares
 	// ("capabilities": {"ips": true, "mac": true}).
 	RuntimeConfig RuntimeConfig `json:"runtimeConfig,omitzero"`
-	// Socket is the agent's socket; empty means DefaultSocket.
+	// Socket is the agent's socket, a file in RuntimeDir (see CheckSocket);
+	// empty means DefaultSocket.
 	Socket string `json:"socket,omitempty"`
 
 	// Device is the seed format's device ("l2sm-vNet").
@@ -95,8 +95,8 @@ func (c *NetConf) validate() error {
 			return &FieldError{Field: "runtimeConfig.mac", Reason: fmt.Sprintf("%q is a multicast address", c.RuntimeConfig.Mac)}
 		}
 	}
-	if c.Socket != "" && !filepath.IsAbs(c.Socket) {
-		return &FieldError{Field: "socket", Reason: fmt.Sprintf("%q is not an absolute path", c.Socket)}
+	if c.Socket != "" {
+		return CheckSocket(RuntimeDir, c.Socket)
 	}
 	return nil
 }

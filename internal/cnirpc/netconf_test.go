@@ -66,6 +66,8 @@ func TestParseNetConfNamesTheField(t *testing.T) {
 		{`{"name":"red","type":"switchboard","runtimeConfig":{"mac":"02:00:00:00:00"}}`, "runtimeConfig.mac"},
 		{`{"name":"red","type":"switchboard","runtimeConfig":{"mac":"01:00:5e:00:00:01"}}`, "runtimeConfig.mac"},
 		{`{"name":"red","type":"switchboard","socket":"run/cni.sock"}`, "socket"},
+		{`{"name":"red","type":"switchboard","socket":"/tmp/cni.sock"}`, "socket"},
+		{`{"name":"red","type":"switchboard","socket":"/run/switchboard/../docker.sock"}`, "socket"},
 	}
 	for _, tt := range tests {
 		_, err := cnirpc.ParseNetConf([]byte(tt.config))

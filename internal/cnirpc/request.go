@@ -19,13 +19,35 @@ package cnirpc
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
 	"github.com/containernetworking/cni/pkg/types"
 )
 
+// RuntimeDir is the agent's runtime directory (root only, 0700). The plugin
+// runs as root on whatever configuration a NetworkAttachmentDefinition
+// holds, so it talks only to sockets directly in this directory: see
+// CheckSocket.
+const RuntimeDir = "/run/switchboard"
+
 // DefaultSocket is where the agent listens unless a network configuration
-// names another socket.
-const DefaultSocket = "/run/switchboard/cni.sock"
+// names another socket in RuntimeDir.
+const DefaultSocket = RuntimeDir + "/cni.sock"
+
+// CheckSocket reports, as a *FieldError on "socket", whether path is not a
+// file directly in dir, spelled plainly (absolute, no "..", "." or double
+// slashes). It keeps a configuration's "socket" from pointing the root-run
+// plugin at another program's socket, whose answer it would print as the
+// CNI result.
+func CheckSocket(dir, path string) error {
+	switch {
+	case !filepath.IsAbs(path):
+		return &FieldError{Field: "socket", Reason: fmt.Sprintf("%q is not an absolute path: remove \"socket\" to use %s, or name a socket in %s", path, filepath.Join(dir, "cni.sock"), dir)}
+	case filepath.Clean(path) != path || filepath.Dir(path) != dir:
+		return &FieldError{Field: "socket", Reason: fmt.Sprintf("%q is not a socket in the agent's directory %s: remove \"socket\" to use %s, or name a socket in %s", path, dir, filepath.Join(dir, "cni.sock"), dir)}
+	}
+	return nil
+}
 
 // CNI commands carried in Request.Command.
 const (

@@ -9,6 +9,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 // ensureCable makes sure network vni's edge cable exists: a veth pair
@@ -17,18 +20,18 @@ import (
 // whose peer is not the other half is deleted and the pair made anew. The
 // master of sbn<vni> is left alone: it belongs to the edge.
 func (d *Dataplane) ensureCable(vni uint32, mtu int, br netlink.Link) error {
-	portName, cableName := edgePortName(vni), EdgeCableName(vni)
-	port, err := d.findLink(portName, "veth")
+	portName, cableName := edgePortName(vni), devname.EdgeCable(vni)
+	port, err := d.dev.Find(portName, "veth")
 	if err != nil {
 		return err
 	}
-	cable, err := d.findLink(cableName, "veth")
+	cable, err := d.dev.Find(cableName, "veth")
 	if err != nil {
 		return err
 	}
 	if port != nil && (cable == nil || !sameNSPair(port, cable)) {
 		d.log.Info("replacing edge cable end without its peer", "vni", vni, "dev", portName)
-		if err := d.h.LinkDel(port); err != nil && !isNotFound(err) {
+		if err := d.h.LinkDel(port); err != nil && !netdev.IsNotFound(err) {
 			return fmt.Errorf("delete %q: %w", portName, err)
 		}
 		port = nil
@@ -38,24 +41,22 @@ func (d *Dataplane) ensureCable(vni uint32, mtu int, br netlink.Link) error {
 			return err
 		}
 	}
-	if port.Attrs().MasterIndex != br.Attrs().Index {
-		if err := d.h.LinkSetMasterByIndex(port, br.Attrs().Index); err != nil {
-			return fmt.Errorf("enslave %q to %q: %w", portName, br.Attrs().Name, err)
-		}
-	}
-	if err := d.fixDevice(port, mtu); err != nil {
+	if err := d.dev.Enslave(port, br); err != nil {
 		return err
 	}
-	return d.fixDevice(cable, mtu)
+	if err := d.dev.Fix(port, mtu); err != nil {
+		return err
+	}
+	return d.dev.Fix(cable, mtu)
 }
 
 // addCable creates the pair, deleting first a stray sbn<vni> (one whose peer
 // is not sbe<vni>), and returns both ends. A pair that appears meanwhile
 // ("already exists") is accepted if it is a pair.
 func (d *Dataplane) addCable(vni uint32, mtu int, stray netlink.Link) (port, cable netlink.Link, err error) {
-	portName, cableName := edgePortName(vni), EdgeCableName(vni)
+	portName, cableName := edgePortName(vni), devname.EdgeCable(vni)
 	if stray != nil {
-		if err := d.h.LinkDel(stray); err != nil && !isNotFound(err) {
+		if err := d.h.LinkDel(stray); err != nil && !netdev.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("delete stray %q: %w", cableName, err)
 		}
 	}
@@ -110,7 +111,7 @@ func (d *Dataplane) removeCables(keep map[uint32]bool) error {
 				continue
 			}
 			err := d.h.LinkDel(l)
-			if isNotFound(err) {
+			if netdev.IsNotFound(err) {
 				continue // gone with its peer
 			}
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev/devname"
 	"switchboard/internal/netnstest"
 )
 
@@ -30,7 +31,7 @@ func newEdgeCluster(t *testing.T) *cluster {
 // no address; sbn100's master is wantMaster ("" for none).
 func checkCable(t *testing.T, n *node, wantMaster string) {
 	t.Helper()
-	br, port, cable := link(t, n, "sbbr100"), link(t, n, "sbe100"), link(t, n, dataplane.EdgeCableName(red))
+	br, port, cable := link(t, n, "sbbr100"), link(t, n, "sbe100"), link(t, n, devname.EdgeCable(red))
 	if port.Type() != "veth" || cable.Type() != "veth" ||
 		port.Attrs().ParentIndex != cable.Attrs().Index || cable.Attrs().ParentIndex != port.Attrs().Index {
 		t.Fatalf("sbe100 (%s) and sbn100 (%s) are not one veth pair", port.Type(), cable.Type())

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
-	"strings"
+
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 // Config is the desired state of a node's Switchboard data plane.
@@ -26,7 +27,7 @@ type Network struct {
 	// EdgeCable gives the cluster's edge device (switchboard-edge, on this
 	// gateway node) a cable into the network's segment: a veth pair whose
 	// end sbe<VNI> is a port of the network's bridge and whose other end
-	// sbn<VNI> (EdgeCableName) stays in the node's namespace, up and
+	// sbn<VNI> (devname.EdgeCable) stays in the node's namespace, up and
 	// without a master, for the edge to enslave to its own bridge. Set
 	// never changes the master of sbn<VNI>, so it does not fight the edge.
 	// Without EdgeCable, Set removes the pair.
@@ -61,19 +62,11 @@ type Remote struct {
 
 const (
 	// MaxVNI is the largest VXLAN network identifier.
-	MaxVNI = 1<<24 - 1
+	MaxVNI = devname.MaxVNI
 	// VXLANPort is the UDP port of every VXLAN device.
 	VXLANPort = 4789
 
-	bridgePrefix   = "sbbr"
-	vxlanPrefix    = "sbvx"
-	hostPrefix     = "sbv"
-	edgePortPrefix = "sbe" // the edge cable's end on the bridge
-	cablePrefix    = "sbn" // the edge cable's end for the edge device
-
-	overheadIPv4 = 50 // outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-	overheadIPv6 = 70 // outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
-	minMTU       = 68 // the IPv4 minimum; IPv6 pods need 1280
+	minMTU = 68 // the IPv4 minimum; IPv6 pods need 1280
 )
 
 // ErrInvalid marks errors caused by invalid input rather than by the kernel.
@@ -83,18 +76,11 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-func bridgeName(vni uint32) string { return bridgePrefix + strconv.FormatUint(uint64(vni), 10) }
-func vxlanName(vni uint32) string  { return vxlanPrefix + strconv.FormatUint(uint64(vni), 10) }
-func edgePortName(vni uint32) string {
-	return edgePortPrefix + strconv.FormatUint(uint64(vni), 10)
-}
+func bridgeName(vni uint32) string   { return devname.Numbered(devname.PrefixBridge, vni) }
+func vxlanName(vni uint32) string    { return devname.Numbered(devname.PrefixVXLAN, vni) }
+func edgePortName(vni uint32) string { return devname.Numbered(devname.PrefixEdgePort, vni) }
 
-// EdgeCableName returns the name of the edge device's end of network vni's
-// edge cable: "sbn" and the VNI in decimal, at most 11 characters. Set makes
-// it when the network has EdgeCable.
-func EdgeCableName(vni uint32) string { return cablePrefix + strconv.FormatUint(uint64(vni), 10) }
-
-// Kinds of the devices this package names after a VNI.
+// Kinds of the devices this package names after a VNI, by prefix.
 const (
 	kindBridge   = "bridge"
 	kindVXLAN    = "vxlan"
@@ -102,38 +88,30 @@ const (
 	kindCable    = "edge-cable" // sbn<VNI>: the edge cable's end for the edge
 )
 
+var kinds = []struct{ prefix, kind string }{
+	{devname.PrefixBridge, kindBridge},
+	{devname.PrefixVXLAN, kindVXLAN},
+	{devname.PrefixEdgePort, kindEdgePort},
+	{devname.PrefixEdgeCable, kindCable},
+}
+
 // parseDevName returns the VNI and kind (kindBridge, kindVXLAN,
 // kindEdgePort or kindCable) of a device name that this package would have
 // made, or ok=false for any other name, pod ports included.
 func parseDevName(name string) (vni uint32, kind string, ok bool) {
-	var rest string
-	switch {
-	case strings.HasPrefix(name, bridgePrefix):
-		kind, rest = kindBridge, name[len(bridgePrefix):]
-	case strings.HasPrefix(name, vxlanPrefix):
-		kind, rest = kindVXLAN, name[len(vxlanPrefix):]
-	case strings.HasPrefix(name, edgePortPrefix):
-		kind, rest = kindEdgePort, name[len(edgePortPrefix):]
-	case strings.HasPrefix(name, cablePrefix):
-		kind, rest = kindCable, name[len(cablePrefix):]
-	default:
-		return 0, "", false
+	for _, k := range kinds {
+		if vni, ok := devname.ParseNumbered(k.prefix, name); ok {
+			return vni, k.kind, true
+		}
 	}
-	n, err := strconv.ParseUint(rest, 10, 32)
-	if err != nil || n > MaxVNI || strconv.FormatUint(n, 10) != rest {
-		return 0, "", false
-	}
-	return uint32(n), kind, true
+	return 0, "", false
 }
 
 // deriveMTU returns the MTU of a network: want if set, else the underlay's
 // MTU minus the VXLAN overhead for the family of local. It fails when the
 // result does not fit in the underlay.
 func deriveMTU(want, underlayMTU int, local netip.Addr) (int, error) {
-	overhead := overheadIPv4
-	if local.Unmap().Is6() {
-		overhead = overheadIPv6
-	}
+	overhead := netdev.VXLANOverhead(local)
 	limit := underlayMTU - overhead
 	switch {
 	case want == 0 && limit < minMTU:
@@ -182,27 +160,11 @@ func (c Config) clone() Config {
 	return out
 }
 
-// mac is an Ethernet address usable as a map key.
-type mac [6]byte
-
-func (m mac) String() string       { return net.HardwareAddr(m[:]).String() }
-func (m mac) hw() net.HardwareAddr { return net.HardwareAddr(append([]byte(nil), m[:]...)) }
-func (m mac) isZero() bool         { return m == mac{} }
-func (m mac) isUnicast() bool      { return m[0]&1 == 0 && !m.isZero() }
-func macOf(hw net.HardwareAddr) (mac, bool) {
-	var m mac
-	if len(hw) != len(m) {
-		return m, false
-	}
-	copy(m[:], hw)
-	return m, true
-}
-
 // unicastMAC parses hw as a unicast Ethernet address.
-func unicastMAC(hw net.HardwareAddr) (mac, error) {
-	m, ok := macOf(hw)
-	if !ok || !m.isUnicast() {
-		return mac{}, invalidf("MAC %q is not a unicast Ethernet address", hw)
+func unicastMAC(hw net.HardwareAddr) (netdev.MAC, error) {
+	m, ok := netdev.MACOf(hw)
+	if !ok || !m.IsUnicast() {
+		return netdev.MAC{}, invalidf("MAC %q is not a unicast Ethernet address", hw)
 	}
 	return m, nil
 }

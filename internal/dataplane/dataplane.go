@@ -10,8 +10,8 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
 )
 
 // Dataplane programs one node's network namespace. It is safe for concurrent
@@ -23,6 +23,7 @@ type Dataplane struct {
 
 	mu  sync.Mutex
 	h   *netlink.Handle // bound to the node namespace
+	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
 }
 
@@ -43,34 +44,12 @@ func New(opts ...Option) (*Dataplane, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	if d.ns == "" {
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return nil, fmt.Errorf("open netlink: %w", err)
-		}
-		d.h = h
-		return d, nil
-	}
-	h, err := handleAt(d.ns)
+	h, err := netdev.OpenHandle(d.ns)
 	if err != nil {
 		return nil, err
 	}
-	d.h = h
+	d.h, d.dev = h, netdev.New(h, d.log)
 	return d, nil
-}
-
-// handleAt opens a netlink handle bound to the namespace at path.
-func handleAt(path string) (*netlink.Handle, error) {
-	nsh, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace %q: %w", path, err)
-	}
-	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("open netlink in %q: %w", path, err)
-	}
-	return h, nil
 }
 
 // Close releases the Dataplane's netlink socket. It changes nothing in the
@@ -80,7 +59,7 @@ func (d *Dataplane) Close() error {
 	defer d.mu.Unlock()
 	if d.h != nil {
 		d.h.Close()
-		d.h = nil
+		d.h, d.dev = nil, nil
 	}
 	return nil
 }

@@ -18,7 +18,7 @@
 //     network namespace under the name the runtime asked for;
 //   - on the cluster's gateway node, for a network with EdgeCable, an edge
 //     cable: a veth pair sbe<VNI> - sbn<VNI> in the node's namespace.
-//     sbe<VNI> is a plain port of the bridge; sbn<VNI> (EdgeCableName) is
+//     sbe<VNI> is a plain port of the bridge; sbn<VNI> (devname.EdgeCable) is
 //     left up and without a master for the edge device (switchboard-edge,
 //     hostNetwork on the same node), which enslaves it to its own bridge
 //     and carries the segment to other clusters. Set never changes the
@@ -28,7 +28,11 @@
 //
 // Every name is at most 15 characters (IFNAMSIZ-1) for any VNI: sbbr, sbvx,
 // sbe or sbn and the VNI in decimal (at most 8 digits), or sbv and 11 hex
-// digits.
+// digits. The prefixes are package devname's, shared with the edge.
+//
+// The kernel work common to this package and the edge (bridges, VXLAN
+// devices, FDB and neighbour sync, keeping devices without addresses) is
+// package netdev's; this package decides what a node's networks need.
 //
 // Bridges, VXLAN devices, edge cables and pod interfaces of a network share
 // its MTU: Network.MTU, or the underlay's MTU minus the VXLAN overhead (50

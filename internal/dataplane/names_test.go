@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vishvananda/netlink"
-
-	"switchboard/internal/vxlan"
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 func TestHostIfName(t *testing.T) {
@@ -65,7 +64,7 @@ func TestDevNames(t *testing.T) {
 			t.Errorf("parseDevName(%q) = %d, %q, %t; want %d, %q, %t", tc.name, vni, kind, ok, tc.vni, tc.kind, tc.ok)
 		}
 		names := map[string]string{kindBridge: bridgeName(vni), kindVXLAN: vxlanName(vni),
-			kindEdgePort: edgePortName(vni), kindCable: EdgeCableName(vni)}
+			kindEdgePort: edgePortName(vni), kindCable: devname.EdgeCable(vni)}
 		if ok && names[kind] != tc.name {
 			t.Errorf("%q does not round-trip", tc.name)
 		}
@@ -73,7 +72,7 @@ func TestDevNames(t *testing.T) {
 			t.Errorf("%q, a network device, counts as a pod port", tc.name)
 		}
 	}
-	for _, name := range []string{bridgeName(MaxVNI), vxlanName(MaxVNI), edgePortName(MaxVNI), EdgeCableName(MaxVNI)} {
+	for _, name := range []string{bridgeName(MaxVNI), vxlanName(MaxVNI), edgePortName(MaxVNI), devname.EdgeCable(MaxVNI)} {
 		if len(name) > 15 {
 			t.Errorf("%q is longer than IFNAMSIZ-1", name)
 		}
@@ -106,7 +105,7 @@ func TestDeriveMTU(t *testing.T) {
 }
 
 func TestRandomMAC(t *testing.T) {
-	seen := map[mac]bool{}
+	seen := map[netdev.MAC]bool{}
 	for range 100 {
 		m := randomMAC()
 		if m[0]&1 != 0 || m[0]&2 == 0 {
@@ -165,34 +164,6 @@ func TestConfigValidate(t *testing.T) {
 		err := tc.cfg.validate()
 		if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
-		}
-	}
-}
-
-func TestVXLANDiffers(t *testing.T) {
-	ul := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 2}}
-	p := netPlan{vni: 100, mtu: 1450}
-	want := wantVXLAN(p, ul, netip.MustParseAddr("198.18.200.1"))
-	same := *want
-	same.MTU, same.MasterIndex = 1300, 7 // fixed in place, not a reason to replace
-	for _, tc := range []struct {
-		name   string
-		have   netlink.Link
-		differ bool
-	}{
-		{"same", &same, false},
-		{"bridge", &netlink.Bridge{LinkAttrs: want.LinkAttrs}, true},
-		{"VNI", func() netlink.Link { v := *want; v.VxlanId = 101; return &v }(), true},
-		{"local", func() netlink.Link { v := *want; v.SrcAddr = net.ParseIP("198.18.200.9"); return &v }(), true},
-		{"underlay", func() netlink.Link { v := *want; v.VtepDevIndex = 3; return &v }(), true},
-		{"port", func() netlink.Link { v := *want; v.Port = 8472; return &v }(), true},
-		{"learning", func() netlink.Link { v := *want; v.Learning = true; return &v }(), true},
-		{"no proxy", func() netlink.Link { v := *want; v.Proxy = false; return &v }(), true},
-		{"group", func() netlink.Link { v := *want; v.Group = net.ParseIP("239.1.1.1"); return &v }(), true},
-		{"external", func() netlink.Link { v := *want; v.FlowBased = true; return &v }(), true},
-	} {
-		if got := vxlan.Differs(tc.have, want); (got != "") != tc.differ {
-			t.Errorf("%s: vxlan.Differs = %q, want differ=%t", tc.name, got, tc.differ)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"switchboard/internal/netdev"
 )
 
 var (
@@ -25,7 +27,7 @@ func addrs(ss ...string) []netip.Addr {
 	return out
 }
 
-func m(hw net.HardwareAddr) mac { x, _ := macOf(hw); return x }
+func m(hw net.HardwareAddr) netdev.MAC { x, _ := netdev.MACOf(hw); return x }
 
 func TestPlanNetwork(t *testing.T) {
 	p, err := planNetwork(100, Network{Remotes: []Remote{
@@ -95,150 +97,5 @@ func TestPlanFloodOnly(t *testing.T) {
 	}
 	if len(p.local) != 1 || p.local[0] != m(macB1) || len(p.neigh) != 1 || !p.flood {
 		t.Errorf("plan: %+v; want one local MAC, one neighbour, flood", p)
-	}
-}
-
-func TestDiffFDB(t *testing.T) {
-	zero := mac{}
-	for _, tc := range []struct {
-		name    string
-		cur     curFDB
-		remotes []Remote
-		want    []string // golden: the operations as bridge fdb would spell them
-	}{
-		{
-			name:    "empty to two nodes",
-			remotes: []Remote{{NodeIP: nodeB, MAC: macB1}, {NodeIP: nodeC, MAC: macC1}},
-			want: []string{
-				"append 00:00:00:00:00:00 dst 198.18.200.2 self permanent",
-				"append 00:00:00:00:00:00 dst 198.18.200.3 self permanent",
-				"replace 02:00:00:00:0b:01 dst 198.18.200.2 self permanent",
-				"replace 02:00:00:00:0c:01 dst 198.18.200.3 self permanent",
-				"replace 02:00:00:00:0b:01 master static",
-				"replace 02:00:00:00:0c:01 master static",
-			},
-		},
-		{
-			name: "converged",
-			cur: curFDB{
-				self:   []fdbEntry{{zero, nodeB}, {m(macB1), nodeB}},
-				master: map[mac]bool{m(macB1): true},
-			},
-			remotes: []Remote{{NodeIP: nodeB, MAC: macB1}},
-		},
-		{
-			name: "node c leaves",
-			cur: curFDB{
-				self:   []fdbEntry{{zero, nodeB}, {zero, nodeC}, {m(macB1), nodeB}, {m(macC1), nodeC}},
-				master: map[mac]bool{m(macB1): true, m(macC1): true},
-			},
-			remotes: []Remote{{NodeIP: nodeB, MAC: macB1}},
-			want: []string{
-				"del 00:00:00:00:00:00 dst 198.18.200.3 self",
-				"del 02:00:00:00:0c:01 dst 198.18.200.3 self",
-				"del 02:00:00:00:0c:01 master",
-			},
-		},
-		{
-			name: "a pod moves from b to c: replaced in place",
-			cur: curFDB{
-				self:   []fdbEntry{{zero, nodeB}, {m(macB1), nodeB}},
-				master: map[mac]bool{m(macB1): true},
-			},
-			remotes: []Remote{{NodeIP: nodeC, MAC: macB1}},
-			want: []string{
-				"append 00:00:00:00:00:00 dst 198.18.200.3 self permanent",
-				"replace 02:00:00:00:0b:01 dst 198.18.200.3 self permanent",
-				"del 00:00:00:00:00:00 dst 198.18.200.2 self",
-			},
-		},
-		{
-			name: "a unicast MAC with two destinations keeps the wanted one",
-			cur: curFDB{
-				self:   []fdbEntry{{zero, nodeB}, {m(macB1), nodeB}, {m(macB1), nodeC}},
-				master: map[mac]bool{m(macB1): true},
-			},
-			remotes: []Remote{{NodeIP: nodeB, MAC: macB1}},
-			want:    []string{"del 02:00:00:00:0b:01 dst 198.18.200.3 self"},
-		},
-		{
-			name: "learned bridge entries become static; strays go",
-			cur: curFDB{
-				self:   []fdbEntry{{zero, nodeB}, {m(macB1), nodeB}},
-				master: map[mac]bool{m(macB1): false, m(macB2): false},
-			},
-			remotes: []Remote{{NodeIP: nodeB, MAC: macB1}},
-			want: []string{
-				"replace 02:00:00:00:0b:01 master static",
-				"del 02:00:00:00:0b:02 master",
-			},
-		},
-		{
-			name:    "everything goes",
-			cur:     curFDB{self: []fdbEntry{{zero, nodeB}, {m(macB1), nodeB}}, master: map[mac]bool{m(macB1): true}},
-			remotes: nil,
-			want: []string{
-				"del 00:00:00:00:00:00 dst 198.18.200.2 self",
-				"del 02:00:00:00:0b:01 dst 198.18.200.2 self",
-				"del 02:00:00:00:0b:01 master",
-			},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := planNetwork(100, Network{Remotes: tc.remotes}, 1500, local)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.cur.master == nil {
-				tc.cur.master = map[mac]bool{}
-			}
-			var got []string
-			for _, op := range diffFDB(tc.cur, p) {
-				got = append(got, op.String())
-			}
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-		})
-	}
-}
-
-func TestDiffNeigh(t *testing.T) {
-	ip := netip.MustParseAddr
-	for _, tc := range []struct {
-		name string
-		cur  map[netip.Addr]neighEntry
-		want map[netip.Addr]mac
-		ops  []string
-	}{
-		{"empty", nil, nil, nil},
-		{
-			"add", nil, map[netip.Addr]mac{ip("fd00::21"): m(macB1), ip("10.0.0.21"): m(macB1)},
-			[]string{"replace 10.0.0.21 lladdr 02:00:00:00:0b:01 nud permanent", "replace fd00::21 lladdr 02:00:00:00:0b:01 nud permanent"},
-		},
-		{
-			"converged",
-			map[netip.Addr]neighEntry{ip("10.0.0.21"): {m(macB1), true}},
-			map[netip.Addr]mac{ip("10.0.0.21"): m(macB1)},
-			nil,
-		},
-		{
-			"changed MAC, not permanent, stale",
-			map[netip.Addr]neighEntry{ip("10.0.0.21"): {m(macB1), true}, ip("10.0.0.22"): {m(macB2), false}, ip("10.0.0.9"): {m(macC1), true}},
-			map[netip.Addr]mac{ip("10.0.0.21"): m(macB2), ip("10.0.0.22"): m(macB2)},
-			[]string{
-				"replace 10.0.0.21 lladdr 02:00:00:00:0b:02 nud permanent",
-				"replace 10.0.0.22 lladdr 02:00:00:00:0b:02 nud permanent",
-				"del 10.0.0.9",
-			},
-		},
-	} {
-		var got []string
-		for _, op := range diffNeigh(tc.cur, tc.want) {
-			got = append(got, op.String())
-		}
-		if strings.Join(got, "\n") != strings.Join(tc.ops, "\n") {
-			t.Errorf("%s: got:\n%s\nwant:\n%s", tc.name, strings.Join(got, "\n"), strings.Join(tc.ops, "\n"))
-		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 // PodInterface is one interface of a pod on a Switchboard network.
@@ -45,7 +47,7 @@ var ErrConflict = errors.New("conflicting interface")
 // restarts and fits IFNAMSIZ.
 func HostIfName(containerID, ifName string) string {
 	sum := sha256.Sum256([]byte(containerID + "/" + ifName))
-	return hostPrefix + hex.EncodeToString(sum[:])[:11]
+	return devname.PrefixPodPort + hex.EncodeToString(sum[:])[:11]
 }
 
 func (p PodInterface) validate() error {
@@ -84,8 +86,8 @@ func (p PodInterface) validate() error {
 }
 
 // randomMAC returns a random locally administered unicast address.
-func randomMAC() mac {
-	var m mac
+func randomMAC() netdev.MAC {
+	var m netdev.MAC
 	_, _ = rand.Read(m[:]) // never fails on Linux
 	m[0] = m[0]&^1 | 2
 	return m
@@ -144,7 +146,7 @@ func (d *Dataplane) AddPod(p PodInterface) (net.HardwareAddr, error) {
 // preparePod is PreparePod's work, under d.mu, with the pod's namespace open.
 func (d *Dataplane) preparePod(pns *podNS, p PodInterface) (*PodLink, error) {
 	hostName := HostIfName(p.ContainerID, p.IfName)
-	host, err := d.findLink(hostName, "")
+	host, err := d.dev.Find(hostName, "")
 	if err != nil {
 		return nil, err
 	}
@@ -192,24 +194,21 @@ func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p Po
 	}
 	m := randomMAC()
 	if p.MAC != nil {
-		m, _ = macOf(p.MAC)
+		m, _ = netdev.MACOf(p.MAC)
 	}
 	la := netlink.NewLinkAttrs()
 	la.Name, la.MTU = hostName, mtu
 	veth := &netlink.Veth{
-		LinkAttrs: la, PeerName: p.IfName, PeerHardwareAddr: m.hw(), PeerNamespace: netlink.NsFd(pns.fd),
+		LinkAttrs: la, PeerName: p.IfName, PeerHardwareAddr: m.HW(), PeerNamespace: netlink.NsFd(pns.fd),
 		PeerTxQLen: -1, // the kernel's default, as for the host end
 	}
 	if err := d.h.LinkAdd(veth); err != nil {
 		return nil, fmt.Errorf("add veth %q: %w", hostName, err)
 	}
-	host, err := d.h.LinkByName(hostName)
-	if err != nil {
-		return nil, fmt.Errorf("find %q: %w", hostName, err)
-	}
 	// The host end is a bridge port, never an IP host.
-	if err := d.h.LinkSetIP6AddrGenMode(host, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
-		return nil, fmt.Errorf("turn off IPv6 addresses on %q: %w", hostName, err)
+	host, err := d.dev.Created(hostName, "veth")
+	if err != nil {
+		return nil, err
 	}
 	peer, err := pns.h.LinkByName(p.IfName)
 	if err != nil {
@@ -237,10 +236,8 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 	if err != nil {
 		return err
 	}
-	if host.Attrs().MasterIndex != br.Attrs().Index {
-		if err := d.h.LinkSetMasterByIndex(host, br.Attrs().Index); err != nil {
-			return fmt.Errorf("enslave %q to %q: %w", hostName, br.Attrs().Name, err)
-		}
+	if err := d.dev.Enslave(host, br); err != nil {
+		return err
 	}
 	for _, l := range []struct {
 		h    *netlink.Handle
@@ -271,20 +268,15 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 // setMAC gives link the MAC want unless it has it already or want is nil,
 // and returns the MAC link has then.
 func setMAC(h *netlink.Handle, link netlink.Link, want net.HardwareAddr) (net.HardwareAddr, error) {
-	m, _ := macOf(want)
-	if want == nil || macEqual(link.Attrs().HardwareAddr, m) {
+	m, _ := netdev.MACOf(want)
+	if want == nil || m.Equal(link.Attrs().HardwareAddr) {
 		return link.Attrs().HardwareAddr, nil
 	}
-	if err := h.LinkSetHardwareAddr(link, m.hw()); err != nil {
+	if err := h.LinkSetHardwareAddr(link, m.HW()); err != nil {
 		return nil, fmt.Errorf("set MAC of %q: %w", link.Attrs().Name, err)
 	}
-	link.Attrs().HardwareAddr = m.hw()
-	return m.hw(), nil
-}
-
-func macEqual(hw net.HardwareAddr, m mac) bool {
-	got, ok := macOf(hw)
-	return ok && got == m
+	link.Attrs().HardwareAddr = m.HW()
+	return m.HW(), nil
 }
 
 // addAddrs adds the addresses to link; one it holds already is fine. IPv6

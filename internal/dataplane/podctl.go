@@ -10,6 +10,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"switchboard/internal/netdev"
+	"switchboard/internal/netdev/devname"
 )
 
 // ErrMismatch is returned by CheckPod when the kernel differs from the
@@ -24,7 +27,7 @@ func (d *Dataplane) peerOf(host netlink.Link, pns *podNS, ifName string) (netlin
 		return nil, fmt.Errorf("%w: %q is a %s, not a veth", ErrConflict, hostName, host.Type())
 	}
 	peer, err := pns.h.LinkByName(ifName)
-	if isNotFound(err) {
+	if netdev.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %q exists but %q is not in the pod's namespace", ErrConflict, hostName, ifName)
 	}
 	if err != nil {
@@ -51,11 +54,11 @@ func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
 // devices with the last Set's underlay if they are missing; created says
 // whether it made the bridge.
 func (d *Dataplane) networkForPod(vni uint32) (br netlink.Link, created bool, err error) {
-	br, err = d.findLink(bridgeName(vni), "")
+	br, err = d.dev.Find(bridgeName(vni), "")
 	if err != nil {
 		return nil, false, err
 	}
-	vx, err := d.findLink(vxlanName(vni), "")
+	vx, err := d.dev.Find(vxlanName(vni), "")
 	if err != nil {
 		return nil, false, err
 	}
@@ -97,15 +100,9 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 	if d.h == nil {
 		return errClosed
 	}
-	l, err := d.h.LinkByName(hostName)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("find %q: %w", hostName, err)
-	}
-	if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete %q: %w", hostName, err)
+	deleted, err := d.dev.Delete(hostName)
+	if err != nil || !deleted {
+		return err
 	}
 	d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "netns", netNS, "dev", hostName)
 	return nil
@@ -119,7 +116,7 @@ func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	if d.h == nil {
 		return nil, errClosed
 	}
-	br, err := d.findLink(bridgeName(vni), "")
+	br, err := d.dev.Find(bridgeName(vni), "")
 	if err != nil || br == nil {
 		return nil, err
 	}
@@ -161,7 +158,7 @@ func (d *Dataplane) CheckPod(p PodInterface) error {
 func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	hostName := HostIfName(p.ContainerID, p.IfName)
 	peer, err := pns.h.LinkByName(p.IfName)
-	if isNotFound(err) {
+	if netdev.IsNotFound(err) {
 		return []error{fmt.Errorf("%q does not exist in the pod", p.IfName)}, nil
 	}
 	if err != nil {
@@ -170,7 +167,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	var diffs []error
 	differs := func(format string, args ...any) { diffs = append(diffs, fmt.Errorf(format, args...)) }
 	mtu := p.MTU
-	host, err := d.findLink(hostName, "")
+	host, err := d.dev.Find(hostName, "")
 	switch {
 	case err != nil:
 		return nil, err
@@ -179,7 +176,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	case !d.paired(host, peer, pns):
 		differs("host end %q is not the peer of %q", hostName, p.IfName)
 	default:
-		br, err := d.findLink(bridgeName(p.VNI), "")
+		br, err := d.dev.Find(bridgeName(p.VNI), "")
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +197,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 	if peer.Attrs().Flags&net.FlagUp == 0 {
 		differs("%q is down", p.IfName)
 	}
-	if m, _ := macOf(p.MAC); p.MAC != nil && !macEqual(peer.Attrs().HardwareAddr, m) {
+	if m, _ := netdev.MACOf(p.MAC); p.MAC != nil && !m.Equal(peer.Attrs().HardwareAddr) {
 		differs("%q has MAC %s, want %s", p.IfName, peer.Attrs().HardwareAddr, p.MAC)
 	}
 	if mtu != 0 && peer.Attrs().MTU != mtu {
@@ -264,15 +261,12 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 		if want[n] {
 			continue
 		}
-		l, err := d.h.LinkByName(n)
-		if isNotFound(err) {
-			continue
-		}
+		deleted, err := d.dev.Delete(n)
 		if err != nil {
-			return removed, fmt.Errorf("find %q: %w", n, err)
+			return removed, fmt.Errorf("remove orphan: %w", err)
 		}
-		if err := d.h.LinkDel(l); err != nil && !isNotFound(err) {
-			return removed, fmt.Errorf("delete orphan %q: %w", n, err)
+		if !deleted {
+			continue
 		}
 		d.log.Info("deleted orphan pod interface", "dev", n)
 		removed = append(removed, n)
@@ -282,7 +276,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 
 // isPodPort reports whether a link name is a host end of a pod interface.
 func isPodPort(name string) bool {
-	return strings.HasPrefix(name, hostPrefix) && !strings.HasPrefix(name, vxlanPrefix)
+	return strings.HasPrefix(name, devname.PrefixPodPort) && !strings.HasPrefix(name, devname.PrefixVXLAN)
 }
 
 // PodPorts returns the names of every host-side pod interface on the node.

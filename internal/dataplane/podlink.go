@@ -6,6 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/netdev"
 )
 
 // A pod interface is made in two steps so that a caller can make the link
@@ -108,7 +110,7 @@ func (l *PodLink) Remove() error {
 		if err == nil {
 			err = d.h.LinkDel(link)
 		}
-		if err != nil && !isNotFound(err) {
+		if err != nil && !netdev.IsNotFound(err) {
 			return fmt.Errorf("remove pod interface %q: delete %q: %w", l.p.IfName, hostName, err)
 		}
 		d.log.Info("removed pod interface", "pod", l.p.ContainerID, "ifname", l.p.IfName, "dev", hostName)

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"switchboard/internal/edge/tunnel"
+	"switchboard/internal/netdev/devname"
 )
 
 // Config is the desired state of the edge's links.
@@ -33,9 +33,6 @@ type Peer struct {
 	Endpoint netip.Addr         // its WAN address
 	MACs     []net.HardwareAddr // members behind it, when known
 }
-
-// BridgePrefix starts the name of every link bridge: sbwb<ID>.
-const BridgePrefix = "sbwb"
 
 const minMTU = 68
 
@@ -64,17 +61,13 @@ type LinkError struct {
 func (e *LinkError) Error() string { return fmt.Sprintf("link %d: %v", e.ID, e.Err) }
 func (e *LinkError) Unwrap() error { return e.Err }
 
-// BridgeName returns the name of link id's bridge: at most 12 characters.
-func BridgeName(id uint32) string { return BridgePrefix + strconv.FormatUint(uint64(id), 10) }
+// BridgeName returns the name of link id's bridge, sbwb<ID>: at most 12
+// characters.
+func BridgeName(id uint32) string { return devname.Numbered(devname.PrefixLinkBridge, id) }
 
 // parseBridgeName returns the link ID of a bridge name BridgeName would make.
 func parseBridgeName(name string) (uint32, bool) {
-	rest, found := strings.CutPrefix(name, BridgePrefix)
-	n, err := strconv.ParseUint(rest, 10, 32)
-	if !found || err != nil || n > tunnel.MaxID || strconv.FormatUint(n, 10) != rest {
-		return 0, false
-	}
-	return uint32(n), true
+	return devname.ParseNumbered(devname.PrefixLinkBridge, name)
 }
 
 // ours reports whether a device name is one the edge makes.

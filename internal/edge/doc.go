@@ -27,4 +27,7 @@
 // place and what is missing. After a restart, a new Edge with the same
 // Config finds everything in place and changes nothing, so running traffic
 // does not notice.
+//
+// Bridges, VXLAN devices, FDB entries and device names are packages netdev
+// and devname's, which the node agent's data plane uses too.
 package edge

@@ -10,9 +10,9 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"switchboard/internal/edge/tunnel"
+	"switchboard/internal/netdev"
 )
 
 // Edge programs the links of one edge device into a network namespace. It
@@ -24,6 +24,7 @@ type Edge struct {
 
 	mu     sync.Mutex
 	h      *netlink.Handle
+	dev    *netdev.Devices   // on h
 	want   []linkWant        // the links of the last Set, by ID
 	tunDev map[uint32]string // tunnel port of each link, as Ensure last named it
 }
@@ -48,22 +49,11 @@ func New(opts ...Option) (*Edge, error) {
 	for _, o := range opts {
 		o(e)
 	}
-	if e.ns == "" {
-		h, err := netlink.NewHandle()
-		if err != nil {
-			return nil, fmt.Errorf("open netlink: %w", err)
-		}
-		e.h = h
-		return e, nil
-	}
-	nsh, err := netns.GetFromPath(e.ns)
+	h, err := netdev.OpenHandle(e.ns)
 	if err != nil {
-		return nil, fmt.Errorf("open network namespace %q: %w", e.ns, err)
+		return nil, err
 	}
-	defer nsh.Close()
-	if e.h, err = netlink.NewHandleAt(nsh); err != nil {
-		return nil, fmt.Errorf("open netlink in %q: %w", e.ns, err)
-	}
+	e.h, e.dev = h, netdev.New(h, e.log)
 	return e, nil
 }
 
@@ -74,7 +64,7 @@ func (e *Edge) Close() error {
 	defer e.mu.Unlock()
 	if e.h != nil {
 		e.h.Close()
-		e.h = nil
+		e.h, e.dev = nil, nil
 	}
 	return nil
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"switchboard/internal/dataplane"
 	"switchboard/internal/edge"
+	"switchboard/internal/netdev/devname"
 	"switchboard/internal/netnstest"
 )
 
@@ -93,7 +93,7 @@ func TestRemoveLink(t *testing.T) {
 				t.Errorf("%s still on %s after its link left the config", name, s.name)
 			}
 		}
-		cable, err := s.h.LinkByName(dataplane.EdgeCableName(s.vni[2]))
+		cable, err := s.h.LinkByName(devname.EdgeCable(s.vni[2]))
 		if err != nil || cable.Attrs().MasterIndex != 0 {
 			t.Errorf("cable of network 2 on %s: %v, %v; want it kept, without master", s.name, cable, err)
 		}
@@ -150,7 +150,7 @@ func TestRestart(t *testing.T) {
 func TestMissingCable(t *testing.T) {
 	w := newWorld(t)
 	cfg := w.config(w.a)
-	cfg.Links = append(cfg.Links, edge.Link{ID: 7000, Cable: dataplane.EdgeCableName(9999),
+	cfg.Links = append(cfg.Links, edge.Link{ID: 7000, Cable: devname.EdgeCable(9999),
 		Peers: []edge.Peer{{Cluster: "b", Endpoint: w.b.wan}}})
 	err := w.a.ed.Set(cfg)
 	var le *edge.LinkError

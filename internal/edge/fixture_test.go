@@ -16,6 +16,7 @@ import (
 
 	"switchboard/internal/dataplane"
 	"switchboard/internal/edge"
+	"switchboard/internal/netdev/devname"
 	"switchboard/internal/netnstest"
 )
 
@@ -133,7 +134,7 @@ func (w *world) config(s *site) edge.Config {
 		if !w.links[n] {
 			continue
 		}
-		cfg.Links = append(cfg.Links, edge.Link{ID: w.ids[n], Cable: dataplane.EdgeCableName(s.vni[n]),
+		cfg.Links = append(cfg.Links, edge.Link{ID: w.ids[n], Cable: devname.EdgeCable(s.vni[n]),
 			Peers: []edge.Peer{{Cluster: o.name, Endpoint: o.wan, MACs: []net.HardwareAddr{o.pods[n].mac}}}})
 	}
 	return cfg

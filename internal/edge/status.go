@@ -62,7 +62,7 @@ func (e *Edge) linkStatus(w linkWant) (LinkStatus, error) {
 	if w.err != nil && !errors.Is(w.err, ErrNoCable) {
 		missing("last Set failed: %v", w.err)
 	}
-	br, err := e.lookup(ls.Bridge)
+	br, err := e.dev.Find(ls.Bridge, "")
 	if err != nil {
 		return ls, err
 	}
@@ -73,7 +73,7 @@ func (e *Edge) linkStatus(w linkWant) (LinkStatus, error) {
 		missing("bridge %q is down", ls.Bridge)
 	}
 	port := func(name, what string, wantCarrier bool) error {
-		l, err := e.lookup(name)
+		l, err := e.dev.Find(name, "")
 		switch {
 		case err != nil:
 			return err
@@ -102,16 +102,4 @@ func (e *Edge) linkStatus(w linkWant) (LinkStatus, error) {
 	}
 	ls.Ready = len(ls.Missing) == 0
 	return ls, nil
-}
-
-// lookup returns the link called name, nil if there is none.
-func (e *Edge) lookup(name string) (netlink.Link, error) {
-	l, err := e.h.LinkByName(name)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find %q: %w", name, err)
-	}
-	return l, nil
 }

@@ -25,7 +25,7 @@ import (
 // IDCO is what the controller asks of a provider; *client.Client of
 // package idco/client has it.
 type IDCO interface {
-	SetEdgeEndpoint(ctx context.Context, cluster, endpoint string) error
+	SetEdgeEndpoint(ctx context.Context, cluster string, e idco.EdgeEndpointRequest) error
 	EdgeConfig(ctx context.Context, cluster string, since int64, wait time.Duration) (idco.EdgeConfig, error)
 }
 
@@ -227,7 +227,7 @@ func (c *Controller) watch(ctx context.Context, p Provider, out chan<- update) {
 	registered, since := false, int64(-1)
 	for ctx.Err() == nil {
 		if !registered {
-			if err := p.IDCO.SetEdgeEndpoint(ctx, c.o.Cluster, c.endpoint); err != nil {
+			if err := p.IDCO.SetEdgeEndpoint(ctx, c.o.Cluster, idco.EdgeEndpointRequest{Endpoint: c.endpoint, PublicKey: c.o.Local.PublicKey}); err != nil {
 				if ctx.Err() == nil {
 					fail("set edge endpoint", err)
 				}

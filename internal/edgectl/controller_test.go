@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"switchboard/internal/idco"
 	"sync"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func edgeAttachments(t *testing.T, c client.Client) string {
 func TestControlLoop(t *testing.T) {
 	srv := newTestIDCO(t)
 	ctx := context.Background()
-	must(t, srv.svc.SetEdgeEndpoint(ctx, "b", "198.19.0.11:4790"))
+	must(t, srv.svc.SetEdgeEndpoint(ctx, "b", idco.EdgeEndpointRequest{Endpoint: "198.19.0.11:4790"}))
 	idA, _ := srv.connect("inter")
 
 	scheme := runtime.NewScheme()

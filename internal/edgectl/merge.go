@@ -7,10 +7,10 @@ import (
 	"net/netip"
 	"slices"
 
-	"switchboard/internal/dataplane"
 	"switchboard/internal/edge"
 	"switchboard/internal/edge/tunnel"
 	"switchboard/internal/idco"
+	"switchboard/internal/netdev/devname"
 )
 
 // Local is what the merge needs to know about this edge.
@@ -19,6 +19,7 @@ type Local struct {
 	WAN       netip.Addr // the edge's WAN address
 	WANDevice string     // the interface holding WAN
 	WANPort   uint16     // UDP port of the tunnels; 0 is the tunnel's default
+	PublicKey string     // the edge's WireGuard public key; empty when it runs plain VXLAN
 }
 
 // wantAttachment is one edge Attachment the merged config needs.
@@ -64,7 +65,7 @@ func merge(local Local, cfgs map[string]idco.EdgeConfig) (edge.Config, []wantAtt
 			bad := func(format string, args ...any) {
 				problems = append(problems, mergeProblem{Provider: prov, Network: n.Network, VNI: n.VNI, Err: fmt.Errorf(format, args...)})
 			}
-			cable := dataplane.EdgeCableName(n.LocalVNI)
+			cable := devname.EdgeCable(n.LocalVNI)
 			switch {
 			case n.Edge.Node != "" && n.Edge.Node != local.Node:
 				bad("registered for edge node %q, this is %q: fix the operator's --edge-node or run the edge there", n.Edge.Node, local.Node)

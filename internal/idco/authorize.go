@@ -2,6 +2,7 @@ package idco
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -73,7 +74,8 @@ func (s *Service) RegisterNetwork(ctx context.Context, r Registration) (uint32, 
 
 func (s *Service) checkRegistration(r *Registration) error {
 	if err := errors.Join(checkName("cluster", r.Cluster), checkName("network", r.Network),
-		checkName("namespace", r.Namespace), checkName("name", r.Name)); err != nil {
+		checkNamespace("namespace", r.Namespace), checkName("name", r.Name),
+		optional(checkName, "edge.node", r.Edge.Node), optional(checkInterface, "edge.interface", r.Edge.Interface)); err != nil {
 		return err
 	}
 	if r.LocalVNI == 0 || r.LocalVNI >= 1<<24 {
@@ -81,7 +83,7 @@ func (s *Service) checkRegistration(r *Registration) error {
 	}
 	list := make([]AccessEntry, 0, len(r.AccessList))
 	for i, e := range r.AccessList {
-		if err := checkName(fmt.Sprintf("accessList[%d].user", i), e.User); err != nil {
+		if err := checkUser(fmt.Sprintf("accessList[%d].user", i), e.User); err != nil {
 			return err
 		}
 		fp, err := fingerprintPEM([]byte(e.PublicKeyPEM))
@@ -112,6 +114,27 @@ func checkEndpoint(endpoint string) error {
 	return nil
 }
 
+// checkPublicKey accepts an edge's WireGuard public key as wg(8) prints it
+// (standard base64 of 32 bytes), or "" for an edge without encryption.
+func checkPublicKey(k string) error {
+	if k == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(k)
+	if err != nil || len(b) != 32 || base64.StdEncoding.EncodeToString(b) != k {
+		return invalid("edge public key %q is not a WireGuard public key: want the 44-character base64 that \"wg pubkey\" prints", k)
+	}
+	return nil
+}
+
+// keyNote says in the audit log whether an edge encrypts.
+func keyNote(k string) string {
+	if k == "" {
+		return "no public key: plain VXLAN on the WAN"
+	}
+	return "WireGuard public key " + k
+}
+
 // AuthorizeRequest asks whether a pod may join an inter-cluster network.
 type AuthorizeRequest struct {
 	Cluster   string `json:"cluster"`
@@ -132,7 +155,7 @@ type AuthorizeRequest struct {
 // not decide.
 func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Decision, error) {
 	if err := errors.Join(checkName("cluster", req.Cluster), checkName("network", req.Network),
-		checkName("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
+		checkNamespace("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
 		return Decision{}, err
 	}
 	var d decision

@@ -19,7 +19,7 @@ import (
 // and different) is left as it is, and is success.
 func (s *Service) DeregisterNetwork(ctx context.Context, d Deregistration) error {
 	if err := errors.Join(checkName("cluster", d.Cluster), checkName("network", d.Network),
-		checkOptionalName("namespace", d.Namespace), checkOptionalName("name", d.Name)); err != nil {
+		optional(checkNamespace, "namespace", d.Namespace), optional(checkName, "name", d.Name)); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -77,12 +77,4 @@ func registrationOf(regs []Registration, cluster string) (Registration, bool) {
 		}
 	}
 	return Registration{}, false
-}
-
-// checkOptionalName validates an identifier that may be left empty.
-func checkOptionalName(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	return checkName(field, v)
 }

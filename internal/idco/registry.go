@@ -21,13 +21,18 @@ func (s *Service) RegisterCluster(ctx context.Context, name string) error {
 	})
 }
 
-// SetEdgeEndpoint records the WAN address:port of the cluster's edge,
-// registering the cluster if needed. It is idempotent.
-func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string) error {
+// SetEdgeEndpoint records the WAN address:port of the cluster's edge and
+// its WireGuard public key (empty: plain VXLAN), registering the cluster if
+// needed. It is idempotent.
+func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster string, e EdgeEndpointRequest) error {
+	endpoint := e.Endpoint
 	if err := checkName("cluster", cluster); err != nil {
 		return err
 	}
 	if err := checkEndpoint(endpoint); err != nil {
+		return err
+	}
+	if err := checkPublicKey(e.PublicKey); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -35,17 +40,17 @@ func (s *Service) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string)
 			return err
 		}
 		old, err := w.Cluster(ctx, cluster)
-		if err != nil || old.EdgeEndpoint == endpoint {
+		if err != nil || (old.EdgeEndpoint == endpoint && old.EdgePublicKey == e.PublicKey) {
 			return err
 		}
-		if err := w.Tx.SetEdgeEndpoint(ctx, cluster, endpoint, w.now); err != nil {
+		if err := w.Tx.SetEdgeEndpoint(ctx, cluster, endpoint, e.PublicKey, w.now); err != nil {
 			return err
 		}
 		if _, err := w.revision(); err != nil {
 			return err
 		}
-		s.log.Info("edge endpoint set", "cluster", cluster, "endpoint", endpoint)
-		return w.audit(AuditEntry{Action: "set-edge-endpoint", Cluster: cluster, Subject: endpoint, Allowed: true})
+		s.log.Info("edge endpoint set", "cluster", cluster, "endpoint", endpoint, "publicKey", e.PublicKey)
+		return w.audit(AuditEntry{Action: "set-edge-endpoint", Cluster: cluster, Subject: endpoint, Allowed: true, Detail: keyNote(e.PublicKey)})
 	})
 }
 
@@ -61,7 +66,7 @@ func (s *Service) Cluster(ctx context.Context, name string) (Cluster, error) {
 
 // AddUser records a user; it is idempotent.
 func (s *Service) AddUser(ctx context.Context, name string) error {
-	if err := checkName("user", name); err != nil {
+	if err := checkUser("user", name); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -76,7 +81,7 @@ func (s *Service) AddUser(ctx context.Context, name string) error {
 // user and returns its fingerprint. Adding the same key again is a no-op;
 // adding another user's key fails with ErrConflict.
 func (s *Service) AddKey(ctx context.Context, user string, pubPEM []byte) (string, error) {
-	if err := checkName("user", user); err != nil {
+	if err := checkUser("user", user); err != nil {
 		return "", err
 	}
 	fp, err := fingerprintPEM(pubPEM)
@@ -153,7 +158,7 @@ func (s *Service) RevokeKey(ctx context.Context, fingerprint string) error {
 // Grant lets a user join a network in clusters that leave its access list
 // open. It is idempotent; the network need not be registered yet.
 func (s *Service) Grant(ctx context.Context, user, network string) error {
-	if err := errors.Join(checkName("user", user), checkName("network", network)); err != nil {
+	if err := errors.Join(checkUser("user", user), checkName("network", network)); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
@@ -175,7 +180,7 @@ func (s *Service) Grant(ctx context.Context, user, network string) error {
 // authorizations on the network that depended on it. Revoking a missing
 // permission is a no-op.
 func (s *Service) RevokePermission(ctx context.Context, user, network string) error {
-	if err := errors.Join(checkName("user", user), checkName("network", network)); err != nil {
+	if err := errors.Join(checkUser("user", user), checkName("network", network)); err != nil {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {

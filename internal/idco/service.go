@@ -150,19 +150,3 @@ func newID(prefix string) string {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
-
-// checkName validates an identifier (cluster, user, network, namespace).
-func checkName(field, v string) error {
-	if v == "" {
-		return invalid("%s is empty: set it", field)
-	}
-	if len(v) > 253 {
-		return invalid("%s %q is longer than 253 characters", field, v[:32]+"...")
-	}
-	for _, r := range v {
-		if r <= ' ' || r == 0x7f {
-			return invalid("%s %q contains a space or control character: use a DNS-style name", field, v)
-		}
-	}
-	return nil
-}

@@ -199,8 +199,8 @@ func TestRevocationWakesLongPoll(t *testing.T) {
 				t.Errorf("long poll after revocation = %+v", r.l)
 			}
 			t.Logf("long poll returned %v after the revocation", r.at.Sub(revokedAt))
-		case <-time.After(time.Second):
-			t.Fatal("long poll did not return within 1s of the revocation")
+		case <-time.After(25 * time.Second):
+			t.Fatal("long poll (30 s) did not answer the revocation")
 		}
 	})
 }
@@ -208,8 +208,8 @@ func TestRevocationWakesLongPoll(t *testing.T) {
 func TestRestartKeepsState(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		alice := f.addUser("alice")
-		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", "198.18.0.1:4789"))
-		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", "198.18.0.2:4789"))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "a", idco.EdgeEndpointRequest{Endpoint: "198.18.0.1:4789"}))
+		f.must(f.svc.SetEdgeEndpoint(f.ctx, "b", idco.EdgeEndpointRequest{Endpoint: "198.18.0.2:4789"}))
 		vni := f.register("a", "n", 100, alice)
 		f.register("b", "n", 200, alice)
 		f.must(f.svc.Grant(f.ctx, "alice", "other"))
@@ -305,8 +305,8 @@ func TestDeregisterNetwork(t *testing.T) {
 			if len(l.Active) != 0 || len(l.Revoked) != 1 || l.Revoked[0].ID != db.AuthorizationID || l.Revoked[0].RevokedReason != idco.ReasonNetworkDeregistered {
 				t.Errorf("cluster b's long poll after deregistering = %+v, want %s revoked with %s", l, db.AuthorizationID, idco.ReasonNetworkDeregistered)
 			}
-		case <-time.After(time.Second):
-			t.Fatal("cluster b's long poll did not return within 1s of the deregistration")
+		case <-time.After(25 * time.Second):
+			t.Fatal("cluster b's long poll (30 s) did not answer the deregistration")
 		}
 		if got := f.registeredIn("n"); got != "a" {
 			t.Errorf("network n registered in %q after b deregistered, want a", got)

@@ -40,7 +40,7 @@ type Tx interface {
 
 	// EnsureCluster creates the cluster if absent; it is idempotent.
 	EnsureCluster(ctx context.Context, name string, at time.Time) error
-	SetEdgeEndpoint(ctx context.Context, cluster, endpoint string, at time.Time) error
+	SetEdgeEndpoint(ctx context.Context, cluster, endpoint, publicKey string, at time.Time) error
 	Cluster(ctx context.Context, name string) (Cluster, error)
 	Clusters(ctx context.Context) ([]Cluster, error)
 

@@ -8,6 +8,9 @@ type Cluster struct {
 	// EdgeEndpoint is the address:port at which other clusters' edges reach
 	// this cluster's edge; empty until the cluster sets it.
 	EdgeEndpoint string `json:"edgeEndpoint,omitempty"`
+	// EdgePublicKey is the edge's WireGuard public key (base64, as wg(8)
+	// prints it); empty for an edge that runs plain VXLAN on the WAN.
+	EdgePublicKey string `json:"edgePublicKey,omitempty"`
 }
 
 // Key is a user's public key, identified by its token.Fingerprint.
@@ -157,6 +160,9 @@ type EdgeNetwork struct {
 type EdgePeer struct {
 	Cluster  string `json:"cluster"`
 	Endpoint string `json:"endpoint"`
+	// PublicKey is the remote edge's WireGuard public key; empty when that
+	// edge runs plain VXLAN.
+	PublicKey string `json:"publicKey,omitempty"`
 }
 
 // AuditFilter selects audit entries; zero fields match everything. Entries

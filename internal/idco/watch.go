@@ -93,7 +93,7 @@ func edgeConfig(ctx context.Context, tx Tx, cluster string) (EdgeConfig, error) 
 	if err != nil {
 		return c, err
 	}
-	endpoints := map[string]string{}
+	edges := map[string]Cluster{}
 	for _, r := range regs {
 		active, err := tx.ActiveAuthorizations(ctx, ActiveFilter{Network: r.Network})
 		if err != nil {
@@ -119,16 +119,15 @@ func edgeConfig(ctx context.Context, tx Tx, cluster string) (EdgeConfig, error) 
 			if o.Cluster == cluster || !in[o.Cluster] {
 				continue
 			}
-			ep, ok := endpoints[o.Cluster]
+			oc, ok := edges[o.Cluster]
 			if !ok {
-				oc, err := tx.Cluster(ctx, o.Cluster)
-				if err != nil {
+				if oc, err = tx.Cluster(ctx, o.Cluster); err != nil {
 					return c, err
 				}
-				ep, endpoints[o.Cluster] = oc.EdgeEndpoint, oc.EdgeEndpoint
+				edges[o.Cluster] = oc
 			}
-			if ep != "" {
-				en.Peers = append(en.Peers, EdgePeer{Cluster: o.Cluster, Endpoint: ep})
+			if oc.EdgeEndpoint != "" {
+				en.Peers = append(en.Peers, EdgePeer{Cluster: o.Cluster, Endpoint: oc.EdgeEndpoint, PublicKey: oc.EdgePublicKey})
 			}
 		}
 		c.Networks = append(c.Networks, en)

@@ -3,9 +3,11 @@ package idco
 // Bodies of the HTTP API that are not domain types; package server serves
 // them and package client sends them.
 
-// EdgeEndpointRequest sets a cluster's edge endpoint.
+// EdgeEndpointRequest sets a cluster's edge endpoint and, for an edge that
+// encrypts, its WireGuard public key (base64, 32 bytes).
 type EdgeEndpointRequest struct {
-	Endpoint string `json:"endpoint"`
+	Endpoint  string `json:"endpoint"`
+	PublicKey string `json:"publicKey,omitempty"`
 }
 
 // NetworkRegistration is the body of a network registration; the cluster

@@ -6,19 +6,14 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"strconv"
 	"sync"
 	"time"
 
 	"switchboard/api/v1alpha1"
 	"switchboard/internal/idco"
 	"switchboard/internal/idco/client"
+	"switchboard/internal/netdev/devname"
 )
-
-// EdgeCable is the name of the device through which the edge device joins
-// the local segment of the network with local VNI vni on the gateway node
-// (the agent makes it; see package dataplane).
-func EdgeCable(vni uint32) string { return "sbn" + strconv.FormatUint(uint64(vni), 10) }
 
 // Registrar registers ext-vnet Networks with their providers. It is safe
 // for concurrent use.
@@ -97,7 +92,7 @@ func (r *Registrar) Register(ctx context.Context, net *v1alpha1.Network) (uint32
 	}
 	reg := idco.NetworkRegistration{
 		Namespace: net.Namespace, Name: net.Name, LocalVNI: uint32(net.Status.VNI),
-		Edge: idco.EdgeAttachment{Node: r.edgeNode, Interface: EdgeCable(uint32(net.Status.VNI))},
+		Edge: idco.EdgeAttachment{Node: r.edgeNode, Interface: devname.EdgeCable(uint32(net.Status.VNI))},
 	}
 	for _, e := range net.Spec.AccessList {
 		reg.AccessList = append(reg.AccessList, idco.AccessEntry{User: e.User, PublicKeyPEM: e.PublicKey})

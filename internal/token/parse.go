@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // parsed is a decoded token with what verifying it needs.
@@ -21,9 +22,10 @@ type parsed struct {
 // Parse decodes a token WITHOUT checking its signature or its times: use it to
 // learn the user before looking up keys, or to show a token to a person.
 // Never trust its result for a decision; use Verify. Parse is strict: exactly
-// three unpadded base64url segments, at most MaxSize bytes, a known alg and
-// typ, no unknown, duplicate or differently-cased JSON fields, and every
-// required claim present. Errors are *Error with ReasonMalformed.
+// three unpadded base64url segments with no other byte (no white space, not
+// even the CR and LF that base64 decoders skip), at most MaxSize bytes, a
+// known alg and typ, no unknown, duplicate or differently-cased JSON fields,
+// and every required claim present. Errors are *Error with ReasonMalformed.
 func Parse(raw string) (Claims, error) {
 	p, err := parse(raw)
 	if err != nil {
@@ -44,7 +46,15 @@ func parse(raw string) (*parsed, error) {
 		return nil, malformed("token has %d dot-separated parts, want 3 (header.claims.signature)", len(seg))
 	}
 	var dec [3][]byte
+	offset := 0
 	for i, name := range []string{"header", "claims", "signature"} {
+		// The base64 decoder skips CR and LF even in strict mode: without
+		// this check one token would have endless spellings.
+		if j := strings.IndexFunc(seg[i], notBase64URL); j >= 0 {
+			return nil, malformed("token %s has byte %s at offset %d: a token is only base64url characters (A-Z a-z 0-9 - _) and two dots",
+				name, byteName(seg[i][j]), offset+j)
+		}
+		offset += len(seg[i]) + 1
 		b, err := b64.DecodeString(seg[i])
 		if err != nil {
 			return nil, malformed("token %s is not unpadded base64url: %v", name, err)
@@ -89,6 +99,20 @@ func parse(raw string) (*parsed, error) {
 		c.NotBefore = time.Unix(w.Nbf, 0).UTC()
 	}
 	return &parsed{claims: c, alg: h.Alg, input: []byte(seg[0] + "." + seg[1]), sig: dec[2]}, nil
+}
+
+// notBase64URL reports whether r is outside the unpadded base64url
+// alphabet.
+func notBase64URL(r rune) bool {
+	return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+}
+
+// byteName shows the byte b for an error: quoted if ASCII, in hex if not.
+func byteName(b byte) string {
+	if b < utf8.RuneSelf {
+		return fmt.Sprintf("%q", rune(b))
+	}
+	return fmt.Sprintf("0x%02x", b)
 }
 
 func malformed(format string, args ...any) *Error {

@@ -27,11 +27,18 @@ type Agent struct {
 	health   error
 }
 
-// Start serves a fake agent until the test ends. reply computes the answer to
-// each request; nil answers every request with success and no result.
+// Start serves a fake agent on a socket in a new temporary directory until
+// the test ends. reply computes the answer to each request; nil answers every
+// request with success and no result.
 func Start(t testing.TB, reply func(cnirpc.Request) *cnirpc.Response) *Agent {
 	t.Helper()
-	a := &Agent{Socket: filepath.Join(ShortTempDir(t), "cni.sock"), reply: reply}
+	return StartAt(t, filepath.Join(ShortTempDir(t), "cni.sock"), reply)
+}
+
+// StartAt is Start with the socket at the path the test chooses.
+func StartAt(t testing.TB, socket string, reply func(cnirpc.Request) *cnirpc.Response) *Agent {
+	t.Helper()
+	a := &Agent{Socket: socket, reply: reply}
 	l, err := cnirpc.Listen(a.Socket)
 	if err != nil {
 		t.Fatalf("listen: %v", err)

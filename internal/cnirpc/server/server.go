@@ -55,15 +55,30 @@ const shutdownGrace = 10 * time.Second
 // Handlers see the values of ctx but not its cancellation, which would cut
 // requests in flight short.
 func Serve(ctx context.Context, l net.Listener, h Handler) error {
+	return serve(ctx, l, newServer(ctx, h))
+}
+
+// newServer returns the HTTP server of h. Its limits keep a client that
+// stalls (or a plugin stuck on a frozen node) from holding a goroutine and a
+// socket forever: a request (at most cnirpc.MaxBody) comes in one go from a
+// plugin that has it in memory, and an answer may take as long as the
+// slowest CNI call the plugin waits for (GC, 120 s).
+func newServer(ctx context.Context, h Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+cnirpc.PathCNI, func(w http.ResponseWriter, r *http.Request) { serveCNI(w, r, h) })
 	mux.HandleFunc("GET "+cnirpc.PathHealth, func(w http.ResponseWriter, r *http.Request) { serveHealth(w, r, h) })
-	srv := &http.Server{
+	return &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       20 * time.Second,
+		WriteTimeout:      150 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+}
 
+func serve(ctx context.Context, l net.Listener, srv *http.Server) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

@@ -6,12 +6,17 @@
 //
 // VXLAN is the only implementation so far. The interface is what the edge
 // needs and no more, so that WireGuard can go under it (VXLAN over a
-// WireGuard device, say) without the edge changing.
+// WireGuard device, say) without the edge changing. The kernel work of an
+// implementation is package netdev's: EnsureVXLAN makes the port over
+// whatever device carries it, SyncSelfFDB keeps its forwarding entries
+// (wantFDB computes them from the Port).
 package tunnel
 
 import (
 	"net"
 	"net/netip"
+
+	"switchboard/internal/netdev/devname"
 )
 
 // Tunnel makes and removes the tunnel ports of links. Implementations are
@@ -47,4 +52,4 @@ type Remote struct {
 }
 
 // MaxID is the largest link ID: VXLAN network identifiers have 24 bits.
-const MaxID = 1<<24 - 1
+const MaxID = devname.MaxVNI

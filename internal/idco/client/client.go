@@ -8,8 +8,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,26 +23,81 @@ import (
 
 // Client calls one IDCO. It is safe for concurrent use.
 type Client struct {
-	base string
-	hc   *http.Client
+	base     string
+	hc       *http.Client
+	timeouts Timeouts
+}
+
+// Timeouts bound every call, so that an IDCO that accepts connections and
+// never answers cannot stall the caller (a reconciler with one worker, say).
+// A call that runs out of time fails with ErrTimeout. Zero fields take the
+// defaults.
+type Timeouts struct {
+	Dial         time.Duration // TCP connect; default 10 s
+	TLSHandshake time.Duration // default 10 s
+	// Call bounds a whole call that does not long-poll, from connecting to
+	// the last byte of the answer; default 30 s (the IDCO gives up on a
+	// request after 15 s).
+	Call time.Duration
+	// PollMargin is how much longer than the wait it asks for a long poll
+	// (Authorizations, EdgeConfig) may take; default 15 s.
+	PollMargin time.Duration
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Dial, 10*time.Second)
+	def(&t.TLSHandshake, 10*time.Second)
+	def(&t.Call, 30*time.Second)
+	def(&t.PollMargin, 15*time.Second)
+	return t
+}
+
+// MaxWait is the longest wait a long poll asks the IDCO for; the IDCO
+// answers by then.
+const MaxWait = time.Minute
+
+// ErrTimeout is the error (with errors.Is) of a call that got no complete
+// answer within its bound (see Timeouts).
+var ErrTimeout = errors.New("no answer from the IDCO in time")
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithTimeouts sets the client's timeouts.
+func WithTimeouts(t Timeouts) Option {
+	return func(c *Client) { c.timeouts = t }
 }
 
 // New returns a client for the IDCO at baseURL ("https://host:port") that
 // authenticates with tlsConfig (see pki.ClientTLS).
-func New(baseURL string, tlsConfig *tls.Config) *Client {
+func New(baseURL string, tlsConfig *tls.Config, opts ...Option) *Client {
+	c := &Client{base: baseURL}
+	for _, o := range opts {
+		o(c)
+	}
+	c.timeouts = c.timeouts.withDefaults()
+	dialer := &net.Dialer{Timeout: c.timeouts.Dial, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{TLSClientConfig: tlsConfig, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
-		ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second}
-	return &Client{base: baseURL, hc: &http.Client{Transport: tr}}
+		ForceAttemptHTTP2: true, DialContext: dialer.DialContext, TLSHandshakeTimeout: c.timeouts.TLSHandshake,
+		// A backstop: each call has its own, usually shorter, bound.
+		ResponseHeaderTimeout: MaxWait + c.timeouts.PollMargin}
+	c.hc = &http.Client{Transport: tr}
+	return c
 }
 
 // NewFromDir returns a client using the ca.crt, tls.crt and tls.key that
 // "switchboard-idco enrol" wrote into dir.
-func NewFromDir(baseURL, dir string) (*Client, error) {
+func NewFromDir(baseURL, dir string, opts ...Option) (*Client, error) {
 	cfg, err := pki.ClientTLS(dir)
 	if err != nil {
 		return nil, err
 	}
-	return New(baseURL, cfg), nil
+	return New(baseURL, cfg, opts...), nil
 }
 
 // Close releases idle connections.
@@ -72,8 +129,33 @@ func (e *Error) Is(target error) bool {
 }
 
 // do sends in (if not nil) as JSON and decodes the answer into out (if
-// not nil).
+// not nil), all within the Call timeout.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	return c.doWithin(ctx, c.timeouts.Call, method, path, q, in, out)
+}
+
+// errBound is the cause of a call's own deadline.
+var errBound = errors.New("call bound reached")
+
+// doWithin is do bounded by bound rather than the Call timeout.
+func (c *Client) doWithin(ctx context.Context, bound time.Duration, method, path string, q url.Values, in, out any) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, bound, errBound)
+	defer cancel()
+	err := c.send(ctx, method, path, q, in, out)
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*Error](err); ok {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(context.Cause(ctx), errBound) || errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+		return fmt.Errorf("%w (%s): check that the IDCO at %s is up and reachable: %v", ErrTimeout, bound, c.base, err)
+	}
+	return err
+}
+
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -95,7 +177,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return err // a *url.Error, which names the method and URL
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -134,9 +216,10 @@ func (c *Client) RegisterCluster(ctx context.Context, cluster string) error {
 	return c.do(ctx, http.MethodPut, clusterPath(cluster), nil, nil, nil)
 }
 
-// SetEdgeEndpoint records the WAN address:port of the cluster's edge.
-func (c *Client) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string) error {
-	return c.do(ctx, http.MethodPut, clusterPath(cluster, "edge-endpoint"), nil, idco.EdgeEndpointRequest{Endpoint: endpoint}, nil)
+// SetEdgeEndpoint records the WAN address:port of the cluster's edge and
+// its WireGuard public key (empty for plain VXLAN).
+func (c *Client) SetEdgeEndpoint(ctx context.Context, cluster string, e idco.EdgeEndpointRequest) error {
+	return c.do(ctx, http.MethodPut, clusterPath(cluster, "edge-endpoint"), nil, e, nil)
 }
 
 // RegisterNetwork records (idempotently) the cluster's side of network and
@@ -195,15 +278,23 @@ func pollQuery(since int64, wait time.Duration) url.Values {
 // Revision.
 func (c *Client) Authorizations(ctx context.Context, cluster string, since int64, wait time.Duration) (idco.AuthorizationList, error) {
 	var l idco.AuthorizationList
-	err := c.do(ctx, http.MethodGet, clusterPath(cluster, "authorizations"), pollQuery(since, wait), nil, &l)
+	wait = min(max(wait, 0), MaxWait)
+	err := c.doWithin(ctx, c.pollBound(wait), http.MethodGet, clusterPath(cluster, "authorizations"), pollQuery(since, wait), nil, &l)
 	return l, err
+}
+
+// pollBound bounds a long poll that asks the IDCO to wait up to wait: the
+// wait and PollMargin, and never less than a call that does not wait.
+func (c *Client) pollBound(wait time.Duration) time.Duration {
+	return max(wait+c.timeouts.PollMargin, c.timeouts.Call)
 }
 
 // EdgeConfig returns the whole desired state of the cluster's edge,
 // waiting up to wait for the revision to move past since.
 func (c *Client) EdgeConfig(ctx context.Context, cluster string, since int64, wait time.Duration) (idco.EdgeConfig, error) {
 	var e idco.EdgeConfig
-	err := c.do(ctx, http.MethodGet, clusterPath(cluster, "edge-config"), pollQuery(since, wait), nil, &e)
+	wait = min(max(wait, 0), MaxWait)
+	err := c.doWithin(ctx, c.pollBound(wait), http.MethodGet, clusterPath(cluster, "edge-config"), pollQuery(since, wait), nil, &e)
 	return e, err
 }
 

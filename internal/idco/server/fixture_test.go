@@ -95,8 +95,8 @@ func (x *api) seedAlice(tb testing.TB) (crypto.Signer, []byte, string) {
 	must(tb, x.admin.AddUser(ctx, "alice"))
 	fp, err := x.admin.AddKey(ctx, "alice", pub)
 	must(tb, err)
-	must(tb, x.a.SetEdgeEndpoint(ctx, "a", "198.18.0.1:4789"))
-	must(tb, x.b.SetEdgeEndpoint(ctx, "b", "198.18.0.2:4789"))
+	must(tb, x.a.SetEdgeEndpoint(ctx, "a", idco.EdgeEndpointRequest{Endpoint: "198.18.0.1:4789"}))
+	must(tb, x.b.SetEdgeEndpoint(ctx, "b", idco.EdgeEndpointRequest{Endpoint: "198.18.0.2:4789"}))
 	return key, pub, fp
 }
 

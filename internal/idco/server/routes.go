@@ -46,7 +46,7 @@ func (s *Server) setEdgeEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
-	if err := s.svc.SetEdgeEndpoint(ctx, r.PathValue("cluster"), req.Endpoint); err != nil {
+	if err := s.svc.SetEdgeEndpoint(ctx, r.PathValue("cluster"), req); err != nil {
 		s.fail(w, r, err)
 		return
 	}

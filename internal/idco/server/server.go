@@ -148,24 +148,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// decode reads a JSON body of at most MaxBodyBytes into v, answering the
-// request itself when it cannot.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "TooLarge", "request body exceeds 1 MiB")
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "Invalid", "decode JSON body: "+err.Error())
-		return false
-	}
-	return true
-}
-
 // withTimeout bounds a non-polling request.
 func withTimeout(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), requestTimeout)

@@ -9,9 +9,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,9 +41,14 @@ var _ idco.Store = (*DB)(nil)
 // and "sqlite:///path/file.db" or a plain file path for SQLite (the file is
 // created if missing).
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	d, conn, err := parseDSN(dsn)
+	d, conn, file, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if file != "" {
+		if err := makePrivate(file); err != nil {
+			return nil, err
+		}
 	}
 	db, err := sql.Open(d.driver, conn)
 	if err != nil {
@@ -70,29 +77,62 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *DB) Dialect() string { return s.d.name }
 
-func parseDSN(dsn string) (dialect, string, error) {
+// parseDSN returns the dialect, the driver's connection string and, for
+// SQLite, the database file.
+func parseDSN(dsn string) (d dialect, conn, file string, err error) {
 	switch {
 	case dsn == "":
-		return dialect{}, "", fmt.Errorf("database is empty: give --db a file path, sqlite:///path/file.db or a postgres:// URL")
+		return dialect{}, "", "", fmt.Errorf("database is empty: give --db a file path, sqlite:///path/file.db or a postgres:// URL")
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return postgresDialect, dsn, nil
+		return postgresDialect, dsn, "", nil
 	case strings.HasPrefix(dsn, "sqlite://"):
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return dialect{}, "", fmt.Errorf("parse sqlite database URL %q: %w", dsn, err)
+			return dialect{}, "", "", fmt.Errorf("parse sqlite database URL %q: %w", dsn, err)
 		}
 		if u.Path == "" {
-			return dialect{}, "", fmt.Errorf("sqlite database URL %q has no path: write sqlite:///path/file.db", dsn)
+			return dialect{}, "", "", fmt.Errorf("sqlite database URL %q has no path: write sqlite:///path/file.db", dsn)
 		}
-		return sqliteDialect, sqliteConn(u.Path), nil
+		return sqliteDialect, sqliteConn(u.Path), u.Path, nil
 	case strings.Contains(dsn, "://"):
-		return dialect{}, "", fmt.Errorf("database %q has an unknown scheme: use postgres://, sqlite:// or a file path", dsn)
+		return dialect{}, "", "", fmt.Errorf("database %q has an unknown scheme: use postgres://, sqlite:// or a file path", dsn)
 	}
-	return sqliteDialect, sqliteConn(dsn), nil
+	if dsn == ":memory:" {
+		return sqliteDialect, sqliteConn(dsn), "", nil // no file
+	}
+	return sqliteDialect, sqliteConn(dsn), dsn, nil
 }
 
 func sqliteConn(path string) string {
 	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+}
+
+// makePrivate makes the SQLite database file 0600 before SQLite opens it:
+// it holds the access lists, keys and audit log, and --db may name a
+// directory others can read. SQLite gives the -wal and -shm files it
+// creates the database file's mode; those an older IDCO left readable are
+// made private too.
+func makePrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite database %s: %w: check --db and the directory's permissions", file, err)
+	}
+	f.Close()
+	for _, p := range []string{file, file + "-wal", file + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("inspect sqlite file %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make sqlite file %s private (0600): %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

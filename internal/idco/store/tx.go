@@ -80,8 +80,8 @@ func (t *tx) EnsureCluster(ctx context.Context, name string, at time.Time) error
 	return nil
 }
 
-func (t *tx) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string, at time.Time) error {
-	res, err := t.exec(ctx, `UPDATE clusters SET edge_endpoint = ?, updated_at = ? WHERE name = ?`, endpoint, nanos(at), cluster)
+func (t *tx) SetEdgeEndpoint(ctx context.Context, cluster, endpoint, publicKey string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE clusters SET edge_endpoint = ?, edge_public_key = ?, updated_at = ? WHERE name = ?`, endpoint, publicKey, nanos(at), cluster)
 	if err != nil {
 		return fmt.Errorf("set edge endpoint of cluster %q: %w", cluster, err)
 	}
@@ -93,7 +93,7 @@ func (t *tx) SetEdgeEndpoint(ctx context.Context, cluster, endpoint string, at t
 
 func (t *tx) Cluster(ctx context.Context, name string) (idco.Cluster, error) {
 	c := idco.Cluster{Name: name}
-	err := t.row(ctx, `SELECT edge_endpoint FROM clusters WHERE name = ?`, name).Scan(&c.EdgeEndpoint)
+	err := t.row(ctx, `SELECT edge_endpoint, edge_public_key FROM clusters WHERE name = ?`, name).Scan(&c.EdgeEndpoint, &c.EdgePublicKey)
 	if err != nil {
 		return idco.Cluster{}, notFound(err, "cluster", name)
 	}
@@ -101,7 +101,7 @@ func (t *tx) Cluster(ctx context.Context, name string) (idco.Cluster, error) {
 }
 
 func (t *tx) Clusters(ctx context.Context) ([]idco.Cluster, error) {
-	rows, err := t.query(ctx, `SELECT name, edge_endpoint FROM clusters ORDER BY name`)
+	rows, err := t.query(ctx, `SELECT name, edge_endpoint, edge_public_key FROM clusters ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
@@ -109,7 +109,7 @@ func (t *tx) Clusters(ctx context.Context) ([]idco.Cluster, error) {
 	var cs []idco.Cluster
 	for rows.Next() {
 		var c idco.Cluster
-		if err := rows.Scan(&c.Name, &c.EdgeEndpoint); err != nil {
+		if err := rows.Scan(&c.Name, &c.EdgeEndpoint, &c.EdgePublicKey); err != nil {
 			return nil, fmt.Errorf("list clusters: %w", err)
 		}
 		cs = append(cs, c)
