@@ -40,6 +40,8 @@ type options struct {
 	providers              providerFlags
 	certs                  string
 	metricsAddr, probeAddr string
+	wgKeyFile, wgInterface string
+	insecurePlainVXLAN     bool
 }
 
 // providerFlags is the repeatable --provider name=host:port.
@@ -55,7 +57,10 @@ func main() {
 	flag.StringVar(&o.nodeIP, "node-ip", os.Getenv("NODE_IP"), "this node's underlay address, where the other nodes' agents flood to (env NODE_IP)")
 	flag.StringVar(&o.wanIP, "wan-ip", "", "the gateway's WAN address, advertised to the providers; empty: the one address of --wan-device")
 	flag.StringVar(&o.wanDevice, "wan-device", "", "the interface holding the WAN address; empty: the one holding --wan-ip")
-	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels, the same on every edge; 0: 4790")
+	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels on the WAN, the same on every edge; 0: 51820 (WireGuard), or 4790 with --insecure-plain-vxlan-wan")
+	flag.StringVar(&o.wgKeyFile, "wireguard-key-file", "/var/lib/switchboard/edge/wireguard.key", "this edge's WireGuard private key (mode 0600), made on first start; only its public key leaves the node")
+	flag.StringVar(&o.wgInterface, "wireguard-interface", "sbwg0", "name of the edge's WireGuard interface")
+	flag.BoolVar(&o.insecurePlainVXLAN, "insecure-plain-vxlan-wan", false, "INSECURE: carry inter-cluster links as plain VXLAN on the WAN, unencrypted and unauthenticated (anyone on the WAN can read members' traffic and inject frames); every ext-vnet carried gets a Warning event and condition")
 	flag.Var(&o.providers, "provider", "an IDCO to serve, name=host:port (repeatable); its client certificates are in --idco-certs/<name>")
 	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":9290", "Prometheus metrics address")
@@ -82,7 +87,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", o.nodeIP, err)
 	}
 	if o.wanPort > 65535 {
-		return fmt.Errorf("--wan-port %d: use 1-65535, or 0 for 4790", o.wanPort)
+		return fmt.Errorf("--wan-port %d: use 1-65535, or 0 for the default", o.wanPort)
 	}
 	wanIP, wanDev, err := edgectl.FindWAN(wanIP, o.wanDevice)
 	if err != nil {
@@ -104,7 +109,11 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	e, err := edge.New(edge.WithLogger(log))
+	tun, err := newTunnel(o, log)
+	if err != nil {
+		return err
+	}
+	e, err := edge.New(edge.WithLogger(log), edge.WithTunnel(tun.make))
 	if err != nil {
 		return err
 	}
@@ -113,7 +122,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := edgectl.New(edgectl.Options{
 		Cluster: o.cluster,
-		Local:   edgectl.Local{Node: o.node, WAN: wanIP, WANDevice: wanDev, WANPort: uint16(o.wanPort)},
+		Local:   edgectl.Local{Node: o.node, WAN: wanIP, WANDevice: wanDev, WANPort: tun.port, PublicKey: tun.publicKey},
 		NodeIP:  nodeIP,
 		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
 			UID: os.Getenv("POD_UID")},
@@ -133,7 +142,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		w.Write([]byte("ok"))
 	})
 	serve(ctx, log, o.probeAddr, health)
-	log.Info("starting edge", "cluster", o.cluster, "node", o.node, "wan", wanIP.String(), "wanDevice", wanDev, "providers", o.providers.String())
+	log.Info("starting edge", "cluster", o.cluster, "node", o.node, "wan", wanIP.String(), "wanDevice", wanDev, "wanPort", tun.port,
+		"encryption", tun.mode(), "publicKey", tun.publicKey, "providers", o.providers.String())
 	return c.Run(ctx)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	sbv1 "switchboard/api/v1alpha1"
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev"
 )
 
 // desired computes the node's data plane from the API alone: a network for
@@ -44,10 +45,15 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 		if !ok {
 			continue
 		}
+		wanOverhead := 0
+		if n.Spec.Type == sbv1.ExtVNet {
+			wanOverhead = netdev.InterClusterOverhead
+		}
 		cfg.Networks[uint32(n.Status.VNI)] = dataplane.Network{
-			MTU:       int(n.Spec.MTU),
-			EdgeCable: edge[k],
-			Flood:     n.Spec.Type == sbv1.ExtVNet,
+			MTU:         int(n.Spec.MTU),
+			WANOverhead: wanOverhead,
+			EdgeCable:   edge[k],
+			Flood:       n.Spec.Type == sbv1.ExtVNet,
 		}
 	}
 	// Sorted for a stable order, so that identical inputs give identical configs.
