@@ -128,7 +128,10 @@ func (e *Engine) PublicKey() wgtypes.Key {
 }
 
 // Close removes the device. It may be called more than once; the Engine
-// may be Set again afterwards.
+// may be Set again afterwards. A kernel device outlives its process unless
+// closed, and a new Engine adopts it without a gap, so an edge that
+// restarts should not Close; an embedded device goes with its process
+// either way.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

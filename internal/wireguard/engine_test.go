@@ -77,6 +77,13 @@ func TestTunnelCarriesTrafficAndSetIsIdempotent(t *testing.T) {
 	if l, _ := a.ns.Handle(t).LinkByName(testDev); l.Attrs().MTU != 1400 || l.Attrs().Index != idx {
 		t.Errorf("MTU %d (ifindex %d), want 1400 on the same device", l.Attrs().MTU, l.Attrs().Index)
 	}
+	// wireguard-go reads the MTU from this goroutine's namespace unless
+	// told otherwise; the embedded device must see the gateway's.
+	if u, ok := a.eng.dev.b.(*userspaceDevice); ok {
+		if mtu, err := u.tun.MTU(); mtu != 1400 {
+			t.Errorf("the embedded device reads MTU %d (%v), want 1400", mtu, err)
+		}
+	}
 
 	// A device deleted from outside is made again by the next Set.
 	if err := deleteLink(a.ns.Handle(t), testDev); err != nil {

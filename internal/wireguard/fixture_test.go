@@ -31,7 +31,7 @@ type gateway struct {
 	wan     map[string]netip.Addr // this gateway's WAN address towards each peer, by peer name
 }
 
-func newGateway(t *testing.T, env *netnstest.Env, name string) *gateway {
+func newGateway(t testing.TB, env *netnstest.Env, name string) *gateway {
 	t.Helper()
 	g := &gateway{name: name, ns: env.NS(name), keyFile: filepath.Join(t.TempDir(), "wg.key"), eng: New(nil), wan: map[string]netip.Addr{}}
 	t.Cleanup(func() {
@@ -44,7 +44,7 @@ func newGateway(t *testing.T, env *netnstest.Env, name string) *gateway {
 
 // link joins a and b with a veth pair named after the other end:
 // 198.18.<subnet>.1 on a, .2 on b.
-func link(t *testing.T, a, b *gateway, subnet int) {
+func link(t testing.TB, a, b *gateway, subnet int) {
 	t.Helper()
 	aa := netip.MustParsePrefix(fmt.Sprintf("198.18.%d.1/24", subnet))
 	ba := netip.MustParsePrefix(fmt.Sprintf("198.18.%d.2/24", subnet))
@@ -52,7 +52,7 @@ func link(t *testing.T, a, b *gateway, subnet int) {
 	a.wan[b.name], b.wan[a.name] = aa.Addr(), ba.Addr()
 }
 
-func (g *gateway) pub(t *testing.T) wgtypes.Key {
+func (g *gateway) pub(t testing.TB) wgtypes.Key {
 	t.Helper()
 	k, err := LoadOrCreateKey(g.keyFile)
 	if err != nil {
@@ -62,9 +62,9 @@ func (g *gateway) pub(t *testing.T) wgtypes.Key {
 }
 
 // addr is the gateway's tunnel address, from its current key file.
-func (g *gateway) addr(t *testing.T) netip.Addr { return TunnelAddress(g.pub(t)) }
+func (g *gateway) addr(t testing.TB) netip.Addr { return TunnelAddress(g.pub(t)) }
 
-func (g *gateway) config(t *testing.T, peers ...*gateway) Config {
+func (g *gateway) config(t testing.TB, peers ...*gateway) Config {
 	t.Helper()
 	c := Config{Name: testDev, Netns: g.ns.Path, PrivateKeyFile: g.keyFile, ListenPort: testPort, MTU: testMTU}
 	for _, p := range peers {
@@ -74,14 +74,14 @@ func (g *gateway) config(t *testing.T, peers ...*gateway) Config {
 }
 
 // set converges g's device to have exactly peers.
-func (g *gateway) set(t *testing.T, peers ...*gateway) {
+func (g *gateway) set(t testing.TB, peers ...*gateway) {
 	t.Helper()
 	if err := g.eng.Set(context.Background(), g.config(t, peers...)); err != nil {
 		t.Fatalf("set %s: %v", g.name, err)
 	}
 }
 
-func (g *gateway) status(t *testing.T) Status {
+func (g *gateway) status(t testing.TB) Status {
 	t.Helper()
 	s, err := g.eng.Status()
 	if err != nil {
@@ -90,7 +90,7 @@ func (g *gateway) status(t *testing.T) Status {
 	return s
 }
 
-func (g *gateway) peerStatus(t *testing.T, pub wgtypes.Key) (PeerStatus, bool) {
+func (g *gateway) peerStatus(t testing.TB, pub wgtypes.Key) (PeerStatus, bool) {
 	t.Helper()
 	for _, p := range g.status(t).Peers {
 		if p.PublicKey == pub {
@@ -100,7 +100,7 @@ func (g *gateway) peerStatus(t *testing.T, pub wgtypes.Key) (PeerStatus, bool) {
 	return PeerStatus{}, false
 }
 
-func (g *gateway) ifindex(t *testing.T) int {
+func (g *gateway) ifindex(t testing.TB) int {
 	t.Helper()
 	l, err := g.ns.Handle(t).LinkByName(testDev)
 	if err != nil {
@@ -111,7 +111,7 @@ func (g *gateway) ifindex(t *testing.T) int {
 
 // reaches waits, generously, until a ping from g to dst is answered; the
 // first handshake may take a moment on a loaded machine.
-func (g *gateway) reaches(t *testing.T, dst netip.Addr) {
+func (g *gateway) reaches(t testing.TB, dst netip.Addr) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -123,7 +123,7 @@ func (g *gateway) reaches(t *testing.T, dst netip.Addr) {
 }
 
 // cutOff asserts that none of 3 pings from g to dst is answered.
-func (g *gateway) cutOff(t *testing.T, dst netip.Addr) {
+func (g *gateway) cutOff(t testing.TB, dst netip.Addr) {
 	t.Helper()
 	if got := g.ns.Ping(t, dst, 3, "1"); got != 0 {
 		t.Fatalf("%s: %d of 3 pings to %s answered, want none", g.name, got, dst)
@@ -132,7 +132,7 @@ func (g *gateway) cutOff(t *testing.T, dst netip.Addr) {
 
 // pair makes gateways a and b joined by one WAN link, each with its engine
 // set to the other as its peer.
-func pair(t *testing.T) (a, b *gateway) {
+func pair(t testing.TB) (a, b *gateway) {
 	t.Helper()
 	env := netnstest.NewPrefixed(t, "sbwg")
 	a, b = newGateway(t, env, "a"), newGateway(t, env, "b")

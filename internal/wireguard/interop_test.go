@@ -82,7 +82,7 @@ func TestWANCarriesNoPlaintext(t *testing.T) {
 
 // transfer sends payload over TCP from a to b's address dst and checks
 // that it arrived whole.
-func transfer(t *testing.T, a, b *gateway, dst netip.Addr, payload []byte) {
+func transfer(t testing.TB, a, b *gateway, dst netip.Addr, payload []byte) {
 	t.Helper()
 	var ln net.Listener
 	err := b.ns.Do(func() (err error) {

@@ -24,6 +24,7 @@ import (
 type userspaceDevice struct {
 	name string
 	dev  *device.Device
+	tun  tun.Device      // as the device sees it
 	h    *netlink.Handle // nsTUN's, closed with the device
 }
 
@@ -45,8 +46,9 @@ func openUserspace(ns netns.NsHandle, name string, mtu int, log *slog.Logger) (*
 		Verbosef: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...), "interface", name) },
 		Errorf:   func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...), "interface", name) },
 	}
-	d := device.NewDevice(&nsTUN{Device: t, h: h, name: name}, &nsBind{Bind: conn.NewStdNetBind(), ns: ns}, logger)
-	return &userspaceDevice{name: name, dev: d, h: h}, nil
+	nt := &nsTUN{Device: t, h: h, name: name}
+	d := device.NewDevice(nt, &nsBind{Bind: conn.NewStdNetBind(), ns: ns}, logger)
+	return &userspaceDevice{name: name, dev: d, tun: nt, h: h}, nil
 }
 
 func (u *userspaceDevice) get() (*wgtypes.Device, error) {
