@@ -42,6 +42,7 @@ type options struct {
 	metricsAddr, probeAddr string
 	wgKeyFile, wgInterface string
 	insecurePlainVXLAN     bool
+	adminSocket            string
 }
 
 // providerFlags is the repeatable --provider name=host:port.
@@ -58,13 +59,21 @@ func main() {
 	flag.StringVar(&o.wanIP, "wan-ip", "", "the gateway's WAN address, advertised to the providers; empty: the one address of --wan-device")
 	flag.StringVar(&o.wanDevice, "wan-device", "", "the interface holding the WAN address; empty: the one holding --wan-ip")
 	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels on the WAN, the same on every edge; 0: 51820 (WireGuard), or 4790 with --insecure-plain-vxlan-wan")
-	flag.StringVar(&o.wgKeyFile, "wireguard-key-file", "/var/lib/switchboard/edge/wireguard.key", "this edge's WireGuard private key (mode 0600), made on first start; only its public key leaves the node")
+	flag.StringVar(&o.wgKeyFile, "wireguard-key-file", "/var/lib/switchboard-edge/wireguard.key", "this edge's WireGuard private key (mode 0600), made on first start; only its public key leaves the node")
 	flag.StringVar(&o.wgInterface, "wireguard-interface", "sbwg0", "name of the edge's WireGuard interface")
 	flag.BoolVar(&o.insecurePlainVXLAN, "insecure-plain-vxlan-wan", false, "INSECURE: carry inter-cluster links as plain VXLAN on the WAN, unencrypted and unauthenticated (anyone on the WAN can read members' traffic and inject frames); every ext-vnet carried gets a Warning event and condition")
 	flag.Var(&o.providers, "provider", "an IDCO to serve, name=host:port (repeatable); its client certificates are in --idco-certs/<name>")
 	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":9290", "Prometheus metrics address")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":9291", "/healthz and /readyz address")
+	flag.StringVar(&o.adminSocket, "admin-socket", defaultAdminSocket, "unix socket for \"switchboard-edge rotate-key\"; empty: none")
+	if len(os.Args) > 1 && os.Args[1] == "rotate-key" {
+		if err := rotateKey(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-edge rotate-key:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	flag.Parse()
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -126,10 +135,15 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		NodeIP:  nodeIP,
 		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
 			UID: os.Getenv("POD_UID")},
-		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg,
+		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg, Rotate: tun.rotate(),
 	})
 	if err != nil {
 		return err
+	}
+	if o.adminSocket != "" {
+		if err := serveAdmin(ctx, log, o.adminSocket, c); err != nil {
+			return fmt.Errorf("--admin-socket %s: %w", o.adminSocket, err)
+		}
 	}
 	serve(ctx, log, o.metricsAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	health := http.NewServeMux()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -49,6 +50,21 @@ func (t *edgeTunnel) make(h *netlink.Handle, wan tunnel.WAN, log *slog.Logger) (
 	return tunnel.NewWireGuard(h, wan, tunnel.WireGuardOptions{
 		Device: t.engine, Name: t.o.wgInterface, KeyFile: t.o.wgKeyFile,
 	}, log)
+}
+
+// rotate is the controller's Rotate: nil for plain VXLAN.
+func (t *edgeTunnel) rotate() func(context.Context) (string, error) {
+	if t.engine == nil {
+		return nil
+	}
+	return func(ctx context.Context) (string, error) {
+		k, err := t.engine.Rotate(ctx)
+		if err != nil {
+			return "", err
+		}
+		t.publicKey = k.String()
+		return t.publicKey, nil
+	}
 }
 
 func (t *edgeTunnel) mode() string {

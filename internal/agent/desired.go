@@ -45,13 +45,9 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 		if !ok {
 			continue
 		}
-		wanOverhead := 0
-		if n.Spec.Type == sbv1.ExtVNet {
-			wanOverhead = netdev.InterClusterOverhead
-		}
 		cfg.Networks[uint32(n.Status.VNI)] = dataplane.Network{
 			MTU:         int(n.Spec.MTU),
-			WANOverhead: wanOverhead,
+			WANOverhead: wanOverhead(&n),
 			EdgeCable:   edge[k],
 			Flood:       n.Spec.Type == sbv1.ExtVNet,
 		}
@@ -107,4 +103,13 @@ func remote(a sbv1.Attachment) (dataplane.Remote, bool) {
 		}
 	}
 	return r, true
+}
+
+// wanOverhead is what network n's frames carry beyond the cluster: an
+// inter-cluster network's cross the WAN inside the edge's tunnel.
+func wanOverhead(n *sbv1.Network) int {
+	if n.Spec.Type == sbv1.ExtVNet {
+		return netdev.InterClusterOverhead
+	}
+	return 0
 }
