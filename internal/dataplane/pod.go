@@ -31,7 +31,7 @@ type PodInterface struct {
 	// when it makes the network's devices before a Set has described the
 	// network, so that the network gets the MTU that Set will give it.
 	WANOverhead int
-	IPs []netip.Prefix   // addresses with their prefix length; may be empty (pure L2)
+	IPs         []netip.Prefix // addresses with their prefix length; may be empty (pure L2)
 
 	// Gateway is reserved: it is validated but nothing is programmed for it
 	// (no default route is added).
