@@ -139,14 +139,18 @@ func repeat(ctx context.Context, count int, gap time.Duration, f func() error) e
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
+// counterBuffer is the receive buffer a FrameCounter asks for.
+const counterBuffer = 8 << 20
+
 // FrameCounter counts the probe frames that arrive on one interface, by
 // marker. Its methods are safe for concurrent use.
 type FrameCounter struct {
-	fd     int
 	ifName string
 
 	mu     sync.Mutex
 	counts map[string]int
+	drops  int // frames the socket lost for want of buffer space
+	fd     int // -1 once Run has closed it
 }
 
 // ListenFrames starts listening for probe frames on the interface ifName
@@ -164,6 +168,11 @@ func ListenFrames(ifName string) (*FrameCounter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open packet socket: %w", err)
 	}
+	// A large buffer, so that a reader that is late does not lose
+	// frames (root may exceed rmem_max; others get what they may).
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, counterBuffer) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, counterBuffer)
+	}
 	err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ProbeEtherType), Ifindex: ifi.Index})
 	if err == nil {
 		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
@@ -178,10 +187,16 @@ func ListenFrames(ifName string) (*FrameCounter, error) {
 // Run counts frames until ctx ends, then closes the socket and returns
 // nil; it returns early with the error that stopped reading.
 func (c *FrameCounter) Run(ctx context.Context) error {
-	defer unix.Close(c.fd)
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.readDrops()
+		unix.Close(c.fd)
+		c.fd = -1
+	}()
 	buf := make([]byte, 2048)
 	for ctx.Err() == nil {
-		n, from, err := unix.Recvfrom(c.fd, buf, 0)
+		n, from, err := unix.Recvfrom(c.fd, buf, 0) // only Run closes c.fd
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -198,6 +213,26 @@ func (c *FrameCounter) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// readDrops adds what the socket lost since the last call (the kernel
+// resets its statistics when they are read). c.mu is held.
+func (c *FrameCounter) readDrops() {
+	if c.fd < 0 {
+		return
+	}
+	if st, err := unix.GetsockoptTpacketStats(c.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+		c.drops += int(st.Drops)
+	}
+}
+
+// Drops returns how many frames of any marker the counter lost because
+// it read them too slowly: while it is 0, the counts are exact.
+func (c *FrameCounter) Drops() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readDrops()
+	return c.drops
 }
 
 // Count returns how many probe frames with marker have arrived so far.

@@ -147,10 +147,15 @@ type sender func(t *testing.T, marker string, n int)
 // vxlanFrom sends VXLAN probes for vni from ns with source src to dst's
 // port 4789.
 func vxlanFrom(ns *netnstest.NS, src netip.Addr, dst *host) sender {
+	return vxlanTo(ns, src, dst, underlay.DefaultPort)
+}
+
+// vxlanTo is vxlanFrom to another port of dst.
+func vxlanTo(ns *netnstest.NS, src netip.Addr, dst *host, port uint16) sender {
 	return func(t *testing.T, marker string, n int) {
 		t.Helper()
 		err := ns.Do(func() error {
-			return netcheck.SendVXLAN(context.Background(), src, netip.AddrPortFrom(dst.ip, underlay.DefaultPort), vni, marker, n, 0)
+			return netcheck.SendVXLAN(context.Background(), src, netip.AddrPortFrom(dst.ip, port), vni, marker, n, 0)
 		})
 		if err != nil {
 			t.Fatalf("send VXLAN from %s (%s) to %s: %v", ns.Name, src, dst.ip, err)
