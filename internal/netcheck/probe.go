@@ -50,7 +50,10 @@ func probeMarker(frame []byte) (string, bool) {
 		return "", false
 	}
 	marker, _, ok := bytes.Cut(rest, []byte{'\n'})
-	return string(marker), ok
+	if !ok {
+		return "", false
+	}
+	return string(marker), true
 }
 
 // VXLANDatagram returns the UDP payload of a VXLAN packet (RFC 7348: flags
