@@ -53,6 +53,7 @@ func runVXLAN(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		src = a
 	}
+	var dsts []netip.AddrPort
 	for _, h := range fs.Args() {
 		a, err := netip.ParseAddr(h)
 		if err != nil {
@@ -60,7 +61,9 @@ func runVXLAN(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fs.Usage()
 			return errUsage
 		}
-		dst := netip.AddrPortFrom(a, uint16(*port))
+		dsts = append(dsts, netip.AddrPortFrom(a, uint16(*port)))
+	}
+	for _, dst := range dsts {
 		if err := netcheck.SendVXLAN(ctx, src, dst, uint32(*vni), *marker, *count, *gap); err != nil {
 			return err
 		}
