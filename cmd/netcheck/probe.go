@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
+	"strings"
 	"time"
 
 	"switchboard/internal/netcheck"
@@ -99,23 +99,23 @@ func runFrames(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-const countSynopsis = "count --iface IF --marker M [--for 10s]"
+const countSynopsis = "count --iface IF --marker M[,M...] [--for 10s]"
 
-const countDescription = `Count the probe frames with marker M that arrive on interface IF
+const countDescription = `Count the probe frames with each marker M that arrive on interface IF
 during --for (frames the interface sends are not counted). Writes
-"listening on IF" to stderr once it listens, then the count alone to
-stdout. Exits 1 if it lost frames for want of buffer space (the count
-would not be exact).`
+"listening on IF" to stderr once it listens, then one line "M COUNT" per
+marker to stdout. Exits 1 if it lost frames for want of buffer space (the
+counts would not be exact).`
 
 func runCount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(countSynopsis, countDescription, stderr)
 	iface := fs.String("iface", "", "interface to listen on (required)")
-	marker := fs.String("marker", "", "marker of the frames to count (required)")
+	markers := fs.String("marker", "", "comma-separated markers of the frames to count (required)")
 	dur := fs.Duration("for", 10*time.Second, "how long to count")
 	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	if *iface == "" || *marker == "" {
+	if *iface == "" || *markers == "" {
 		fmt.Fprintln(stderr, "netcheck count: give --iface and --marker")
 		fs.Usage()
 		return errUsage
@@ -130,9 +130,11 @@ func runCount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, strconv.Itoa(c.Count(*marker)))
+	for _, m := range strings.Split(*markers, ",") {
+		fmt.Fprintf(stdout, "%s %d\n", m, c.Count(m))
+	}
 	if d := c.Drops(); d > 0 {
-		return fmt.Errorf("lost %d frames for want of buffer space: the count is not exact", d)
+		return fmt.Errorf("lost %d frames for want of buffer space: the counts are not exact", d)
 	}
 	return nil
 }

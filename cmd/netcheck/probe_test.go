@@ -25,8 +25,8 @@ func TestCountPrintsCount(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: packet socket")
 	}
-	code, stdout, stderr := runArgs(t, "count", "--iface", "lo", "--marker", "m", "--for", "100ms")
-	if code != 0 || stdout != "0\n" || !strings.Contains(stderr, "listening on lo") {
-		t.Errorf("count on lo: exit %d, stdout %q, stderr %q; want 0, \"0\\n\", listening", code, stdout, stderr)
+	code, stdout, stderr := runArgs(t, "count", "--iface", "lo", "--marker", "m,n", "--for", "100ms")
+	if code != 0 || stdout != "m 0\nn 0\n" || !strings.Contains(stderr, "listening on lo") {
+		t.Errorf("count on lo: exit %d, stdout %q, stderr %q; want 0, \"m 0\\nn 0\\n\", listening", code, stdout, stderr)
 	}
 }
