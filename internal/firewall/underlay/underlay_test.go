@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev/devname"
 	"switchboard/internal/edge"
 	"switchboard/internal/firewall/underlay"
 )
@@ -90,7 +91,7 @@ const golden = `	set nodes4 {
 func TestSwitchboardInterfacesCoverDeviceNames(t *testing.T) {
 	names := []string{
 		dataplane.HostIfName("0123456789abcdef", "net1"),
-		dataplane.EdgeCableName(16777215),
+		devname.EdgeCable(16777215),
 		edge.BridgeName(16777215),
 		"sbbr16777215", "sbvx16777215", "sbe16777215", "sbwx16777215",
 	}
