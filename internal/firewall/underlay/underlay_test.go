@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"switchboard/internal/dataplane"
-	"switchboard/internal/netdev/devname"
 	"switchboard/internal/edge"
 	"switchboard/internal/firewall/underlay"
+	"switchboard/internal/netdev/devname"
 )
 
 func TestSpecGolden(t *testing.T) {
