@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,6 +44,7 @@ type options struct {
 	wgKeyFile, wgInterface string
 	insecurePlainVXLAN     bool
 	adminSocket            string
+	daemonSet              string
 }
 
 // providerFlags is the repeatable --provider name=host:port.
@@ -66,6 +68,7 @@ func main() {
 	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":9290", "Prometheus metrics address")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":9291", "/healthz and /readyz address")
+	flag.StringVar(&o.daemonSet, "daemonset", "switchboard-edge", "the edge's DaemonSet (namespace: env POD_NAMESPACE): when it is gone at shutdown, the edge removes its nftables table")
 	flag.StringVar(&o.adminSocket, "admin-socket", defaultAdminSocket, "unix socket for \"switchboard-edge rotate-key\"; empty: none")
 	if len(os.Args) > 1 && os.Args[1] == "rotate-key" {
 		if err := rotateKey(os.Args[2:]); err != nil {
@@ -114,6 +117,9 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err := sbv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := appsv1.AddToScheme(scheme); err != nil { // its DaemonSet, read at shutdown
+		return err
+	}
 	kube, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
@@ -122,6 +128,11 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	atExit, err := wanAdmission(o, log, kube)
+	if err != nil {
+		return err
+	}
+	defer atExit()
 	e, err := edge.New(edge.WithLogger(log), edge.WithTunnel(tun.make))
 	if err != nil {
 		return err

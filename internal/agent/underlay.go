@@ -7,9 +7,7 @@ import (
 	"slices"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -18,6 +16,7 @@ import (
 
 	"switchboard/internal/firewall"
 	"switchboard/internal/firewall/underlay"
+	"switchboard/internal/uninstall"
 )
 
 // Underlay admission: the agent owns the node's nftables table "inet
@@ -175,18 +174,14 @@ func trimNode(obj any) (any, error) {
 	}, nil
 }
 
-// uninstallTimeout bounds the check at shutdown; the DaemonSet gives the
-// agent 5 s to stop.
-const uninstallTimeout = 3 * time.Second
-
 // removeUnderlayIfUninstalled deletes the table when the agent stops
 // because Switchboard is being uninstalled, and keeps it on a plain
 // restart (rolling update, pod deleted, node drained), so that the rules
 // are never absent while Switchboard runs.
 func (a *Agent) removeUnderlayIfUninstalled() {
-	ctx, cancel := context.WithTimeout(context.Background(), uninstallTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), uninstall.Timeout)
 	defer cancel()
-	gone, why := a.uninstalling(ctx)
+	gone, why := uninstall.Check(ctx, a.apiReader, a.opts.DaemonSet)
 	if !gone {
 		a.log.Info("keeping underlay admission table", "reason", why)
 		return
@@ -196,29 +191,4 @@ func (a *Agent) removeUnderlayIfUninstalled() {
 		return
 	}
 	a.log.Info("deleted underlay admission table: switchboard is being uninstalled", "reason", why)
-}
-
-// uninstalling says whether the agent's DaemonSet is gone or going, and
-// why it thinks so. When it cannot tell, the answer is no: keeping the
-// rules is the safe mistake.
-func (a *Agent) uninstalling(ctx context.Context) (bool, string) {
-	ds := a.opts.DaemonSet
-	if ds.Name == "" || ds.Namespace == "" {
-		return false, "the agent does not know its DaemonSet (set POD_NAMESPACE and --daemonset)"
-	}
-	var d appsv1.DaemonSet
-	err := a.apiReader.Get(ctx, ds, &d)
-	switch {
-	case apierrors.IsNotFound(err):
-		return true, "DaemonSet " + ds.String() + " is gone"
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		// Uninstalling removes the agent's ServiceAccount and RBAC with
-		// its DaemonSet, possibly first.
-		return true, "the agent's access to the API was removed: " + err.Error()
-	case err != nil:
-		return false, "cannot read DaemonSet " + ds.String() + ": " + err.Error()
-	case d.DeletionTimestamp != nil:
-		return true, "DaemonSet " + ds.String() + " is being deleted"
-	}
-	return false, "DaemonSet " + ds.String() + " exists: a restart"
 }

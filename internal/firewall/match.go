@@ -48,8 +48,18 @@ const ifNameSize = 16
 
 // IifName matches packets that came in on the interface pattern names
 // (`iifname "PATTERN"`): an exact name, or a prefix followed by "*".
-func IifName(pattern string) Match {
-	m := Match{text: fmt.Sprintf("iifname %q", pattern)}
+func IifName(pattern string) Match { return iifName(pattern, false) }
+
+// IifNameNot matches packets that did not come in on the interface pattern
+// names (`iifname != "PATTERN"`), including locally made ones.
+func IifNameNot(pattern string) Match { return iifName(pattern, true) }
+
+func iifName(pattern string, invert bool) Match {
+	op, cmp := "", expr.CmpOpEq
+	if invert {
+		op, cmp = "!= ", expr.CmpOpNeq
+	}
+	m := Match{text: fmt.Sprintf("iifname %s%q", op, pattern)}
 	prefix, wild := strings.CutSuffix(pattern, "*")
 	if prefix == "" || len(prefix) >= ifNameSize || strings.ContainsAny(prefix, "*/\x00 ") {
 		m.err = fmt.Errorf("invalid interface pattern %q: use a name of 1-15 characters, or such a prefix followed by *", pattern)
@@ -62,7 +72,7 @@ func IifName(pattern string) Match {
 	m.build = func(map[string]*nftables.Set) []expr.Any {
 		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: reg},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg, Data: data},
+			&expr.Cmp{Op: cmp, Register: reg, Data: data},
 		}
 	}
 	return m
