@@ -197,6 +197,10 @@ func TestInterCluster(t *testing.T) {
 		wanCarriesNoPlaintext(t, ctx, a, ns, b1)
 	})
 
+	t.Run("a host on the WAN cannot inject frames into the network", func(t *testing.T) {
+		wanInjection(t, ctx, a, b, ns, net)
+	})
+
 	t.Run("a pod on a plain vnet reaches neither", func(t *testing.T) {
 		for _, dst := range []string{a1, b1} {
 			if out, err := a.Exec(ctx, ns, "plain1", "ping", "-c", "2", "-W", "1", "-I", "net1", dst); err == nil {

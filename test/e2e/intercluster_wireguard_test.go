@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/internal/lab"
 	"switchboard/internal/lab/kube"
 	"switchboard/internal/netnstest"
 )
@@ -107,4 +109,79 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// wanInjection sends, from a host on the WAN that is no peer edge (the
+// lab's WAN namespace), VXLAN datagrams carrying the network's
+// inter-cluster VNI to every UDP port of both gateways that could take
+// them (the inner VXLAN port, WireGuard's, the intra-cluster VXLAN port);
+// the members a1 and b1 receive none of the frames inside. Controls: raw
+// frames from b1 reach a1 across the clusters (the counters and the path
+// work), and the same kind of datagram with the network's local VNI, sent
+// from gateway a's own underlay address to a1's node, reaches a1 (the
+// datagrams are well formed: the WAN ones were stopped, not malformed).
+func wanInjection(t *testing.T, ctx context.Context, a, b *kube.Cluster, ns, net string) {
+	get := func(k *kube.Cluster, path string) string {
+		out, err := k.Kubectl(ctx, "", "get", "network", "-n", ns, net, "-o", "jsonpath={"+path+"}")
+		if err != nil || strings.TrimSpace(out) == "" {
+			t.Fatalf("%s of %s in %s: %q, %v", path, net, k.Name, out, err)
+		}
+		return strings.TrimSpace(out)
+	}
+	interVNI, localVNI := get(a, ".status.interClusterVNI"), get(a, ".status.vni")
+	var gws []string
+	var gwA, nodeA lab.Node
+	for _, c := range handle.Clusters {
+		for _, n := range c.Nodes {
+			if n.Gateway {
+				gws = append(gws, n.WANIP.String())
+				if c.Name == "a" {
+					gwA = n
+				}
+			} else if c.Name == "a" && n.Name == "a-node2" {
+				nodeA = n
+			}
+		}
+	}
+	wanMarks := map[string]string{}
+	var all []string
+	for _, port := range []string{"4790", "51820", "4789"} {
+		wanMarks[port] = marker(t, "wan"+port)
+		all = append(all, wanMarks[port])
+	}
+	raw, local := marker(t, "raw"), marker(t, "local")
+	all = append(all, raw, local)
+	counters := map[string]*counting{
+		"a1": countFrames(t, ctx, a, ns, "a1", all, 15*time.Second),
+		"b1": countFrames(t, ctx, b, ns, "b1", all, 15*time.Second),
+	}
+	netcheck := filepath.Join(labCfg.ImageBin, "netcheck")
+	for port, mk := range wanMarks {
+		argv := append([]string{"ip", "netns", "exec", labCfg.Name + "-wan", netcheck, "vxlan", "--vni", interVNI, "--port", port,
+			"--marker", mk, "--count", strconv.Itoa(injected)}, gws...)
+		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("inject from the WAN to port %s: %v\n%s", port, err, out)
+		}
+	}
+	if out, err := b.Exec(ctx, ns, "b1", "netcheck", "frames", "--iface", "net1", "--marker", raw, "--count", strconv.Itoa(injected)); err != nil {
+		t.Fatalf("raw frames from b1: %v\n%s", err, out)
+	}
+	onNodeOK(t, ctx, gwA, netcheck, "vxlan", "--vni", localVNI, "--marker", local, "--count", strconv.Itoa(injected),
+		"--from", gwA.IP.String(), nodeA.IP.String())
+	got := map[string]map[string]int{}
+	for pod, c := range counters {
+		got[pod] = c.result(t)
+	}
+	t.Logf("counts: %v", got)
+	if got["a1"][raw] != injected || got["a1"][local] != injected {
+		t.Fatalf("controls: raw frames b1 -> a1 %d of %d, VXLAN from gateway a's address -> a1 %d of %d; want all: the probe does not work",
+			got["a1"][raw], injected, got["a1"][local], injected)
+	}
+	for _, pod := range []string{"a1", "b1"} {
+		for port, mk := range wanMarks {
+			if n := got[pod][mk]; n != 0 {
+				t.Errorf("%s received %d frames injected from the WAN to the gateways' port %s; want 0", pod, n, port)
+			}
+		}
+	}
 }
