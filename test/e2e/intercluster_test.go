@@ -194,6 +194,9 @@ func TestInterCluster(t *testing.T) {
 	})
 
 	t.Run("the WAN carries no plaintext of members' traffic", func(t *testing.T) {
+		for _, k := range []*kube.Cluster{a, b} {
+			t.Logf("%s: %s", k.Name, waitCondition(t, ctx, k, ns, net, "WANEncrypted", "WireGuard"))
+		}
 		wanCarriesNoPlaintext(t, ctx, a, ns, b1)
 	})
 
