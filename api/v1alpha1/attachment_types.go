@@ -14,6 +14,14 @@ const (
 	LabelNode    = "switchboard.dev/node"
 )
 
+// AnnotationWANEncryption, on an edge Attachment, says how that edge
+// carries the network on the WAN: WANWireGuard or WANPlainVXLAN.
+const (
+	AnnotationWANEncryption = "switchboard.dev/wan-encryption"
+	WANWireGuard            = "wireguard"
+	WANPlainVXLAN           = "none"
+)
+
 // PodRef names a pod across namespaces.
 type PodRef struct {
 	Namespace string `json:"namespace"`

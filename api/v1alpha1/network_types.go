@@ -141,6 +141,11 @@ const (
 	// ConditionInUse is True while pods are attached; it names them when
 	// the network is being deleted.
 	ConditionInUse = "InUse"
+	// ConditionWANEncrypted says, for an ext-vnet network that an edge of
+	// this cluster carries, whether it crosses the WAN inside WireGuard
+	// (True) or as plain VXLAN (False: the edge runs with
+	// --insecure-plain-vxlan-wan).
+	ConditionWANEncrypted = "WANEncrypted"
 
 	ReasonReady           = "Ready"
 	ReasonUnsupportedType = "UnsupportedType"
@@ -164,6 +169,9 @@ const (
 	// holds up the deletion.
 	ReasonDeregistered         = "Deregistered"
 	ReasonDeregistrationFailed = "DeregistrationFailed"
+	// ext-vnet: how the edges carry the network on the WAN.
+	ReasonWireGuard  = "WireGuard"
+	ReasonPlainVXLAN = "InsecurePlainVXLAN"
 )
 
 // NetworkStatus is what the operator observed and decided.

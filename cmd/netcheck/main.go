@@ -1,5 +1,6 @@
 // Command netcheck is the lab's test workload: it serves HTTP and a
-// checksumming TCP sink, and is the HTTP and TCP client that checks them.
+// checksumming TCP sink, and is the HTTP and TCP client that checks them;
+// it also sends and counts probe frames, raw or inside VXLAN datagrams.
 // The logic lives in switchboard/internal/netcheck.
 package main
 
@@ -25,6 +26,9 @@ var commands = map[string]command{
 	"serve":   {serveSynopsis, runServe},
 	"get":     {getSynopsis, runGet},
 	"send":    {sendSynopsis, runSend},
+	"vxlan":   {vxlanSynopsis, runVXLAN},
+	"frames":  {framesSynopsis, runFrames},
+	"count":   {countSynopsis, runCount},
 	"version": {versionSynopsis, runVersion},
 }
 
@@ -70,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: netcheck <command> [flags] [args]\n\ncommands:\n")
-	for _, name := range []string{"serve", "get", "send", "version"} {
+	for _, name := range []string{"serve", "get", "send", "vxlan", "frames", "count", "version"} {
 		fmt.Fprintf(w, "  netcheck %s\n", commands[name].summary)
 	}
 	fmt.Fprint(w, "\nRun 'netcheck <command> -h' for details.\n")

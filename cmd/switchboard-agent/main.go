@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,7 +26,15 @@ func main() {
 	flag.StringVar(&opts.PluginPath, "plugin", "/usr/local/bin/switchboard-cni", "the CNI plugin binary to install")
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":9090", "Prometheus metrics address")
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":9091", "/healthz and /readyz address")
+	podIfs := flag.String("pod-interfaces", "cni0,cali*,lxc*", "comma-separated iifname patterns (name, or prefix*) of the primary network's pod-side devices, from which VXLAN is never admitted; Switchboard's own are always included")
+	flag.StringVar(&opts.DaemonSet.Name, "daemonset", "switchboard-agent", "the agent's DaemonSet (namespace: env POD_NAMESPACE): when it is gone at shutdown, the agent removes its nftables table")
 	flag.Parse()
+	opts.DaemonSet.Namespace = os.Getenv("POD_NAMESPACE")
+	for _, p := range strings.Split(*podIfs, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			opts.PodInterfaces = append(opts.PodInterfaces, p)
+		}
+	}
 
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
 	ctrl.SetLogger(log)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,6 +41,10 @@ type options struct {
 	providers              providerFlags
 	certs                  string
 	metricsAddr, probeAddr string
+	wgKeyFile, wgInterface string
+	insecurePlainVXLAN     bool
+	adminSocket            string
+	daemonSet              string
 }
 
 // providerFlags is the repeatable --provider name=host:port.
@@ -55,11 +60,23 @@ func main() {
 	flag.StringVar(&o.nodeIP, "node-ip", os.Getenv("NODE_IP"), "this node's underlay address, where the other nodes' agents flood to (env NODE_IP)")
 	flag.StringVar(&o.wanIP, "wan-ip", "", "the gateway's WAN address, advertised to the providers; empty: the one address of --wan-device")
 	flag.StringVar(&o.wanDevice, "wan-device", "", "the interface holding the WAN address; empty: the one holding --wan-ip")
-	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels, the same on every edge; 0: 4790")
+	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels on the WAN, the same on every edge; 0: 51820 (WireGuard), or 4790 with --insecure-plain-vxlan-wan")
+	flag.StringVar(&o.wgKeyFile, "wireguard-key-file", "/var/lib/switchboard-edge/wireguard.key", "this edge's WireGuard private key (mode 0600), made on first start; only its public key leaves the node")
+	flag.StringVar(&o.wgInterface, "wireguard-interface", "sbwg0", "name of the edge's WireGuard interface")
+	flag.BoolVar(&o.insecurePlainVXLAN, "insecure-plain-vxlan-wan", false, "INSECURE: carry inter-cluster links as plain VXLAN on the WAN, unencrypted and unauthenticated (anyone on the WAN can read members' traffic and inject frames); every ext-vnet carried gets a Warning event and condition")
 	flag.Var(&o.providers, "provider", "an IDCO to serve, name=host:port (repeatable); its client certificates are in --idco-certs/<name>")
 	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":9290", "Prometheus metrics address")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":9291", "/healthz and /readyz address")
+	flag.StringVar(&o.daemonSet, "daemonset", "switchboard-edge", "the edge's DaemonSet (namespace: env POD_NAMESPACE): when it is gone at shutdown, the edge removes its nftables table")
+	flag.StringVar(&o.adminSocket, "admin-socket", defaultAdminSocket, "unix socket for \"switchboard-edge rotate-key\"; empty: none")
+	if len(os.Args) > 1 && os.Args[1] == "rotate-key" {
+		if err := rotateKey(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-edge rotate-key:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	flag.Parse()
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -82,7 +99,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", o.nodeIP, err)
 	}
 	if o.wanPort > 65535 {
-		return fmt.Errorf("--wan-port %d: use 1-65535, or 0 for 4790", o.wanPort)
+		return fmt.Errorf("--wan-port %d: use 1-65535, or 0 for the default", o.wanPort)
 	}
 	wanIP, wanDev, err := edgectl.FindWAN(wanIP, o.wanDevice)
 	if err != nil {
@@ -100,11 +117,23 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err := sbv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	if err := appsv1.AddToScheme(scheme); err != nil { // its DaemonSet, read at shutdown
+		return err
+	}
 	kube, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	e, err := edge.New(edge.WithLogger(log))
+	tun, err := newTunnel(o, log)
+	if err != nil {
+		return err
+	}
+	atExit, err := wanAdmission(o, log, kube)
+	if err != nil {
+		return err
+	}
+	defer atExit()
+	e, err := edge.New(edge.WithLogger(log), edge.WithTunnel(tun.make))
 	if err != nil {
 		return err
 	}
@@ -113,14 +142,19 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := edgectl.New(edgectl.Options{
 		Cluster: o.cluster,
-		Local:   edgectl.Local{Node: o.node, WAN: wanIP, WANDevice: wanDev, WANPort: uint16(o.wanPort)},
+		Local:   edgectl.Local{Node: o.node, WAN: wanIP, WANDevice: wanDev, WANPort: tun.port, PublicKey: tun.publicKey},
 		NodeIP:  nodeIP,
 		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
 			UID: os.Getenv("POD_UID")},
-		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg,
+		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg, Rotate: tun.rotate(),
 	})
 	if err != nil {
 		return err
+	}
+	if o.adminSocket != "" {
+		if err := serveAdmin(ctx, log, o.adminSocket, c); err != nil {
+			return fmt.Errorf("--admin-socket %s: %w", o.adminSocket, err)
+		}
 	}
 	serve(ctx, log, o.metricsAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	health := http.NewServeMux()
@@ -133,7 +167,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		w.Write([]byte("ok"))
 	})
 	serve(ctx, log, o.probeAddr, health)
-	log.Info("starting edge", "cluster", o.cluster, "node", o.node, "wan", wanIP.String(), "wanDevice", wanDev, "providers", o.providers.String())
+	log.Info("starting edge", "cluster", o.cluster, "node", o.node, "wan", wanIP.String(), "wanDevice", wanDev, "wanPort", tun.port,
+		"encryption", tun.mode(), "publicKey", tun.publicKey, "providers", o.providers.String())
 	return c.Run(ctx)
 }
 

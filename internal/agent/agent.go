@@ -2,7 +2,8 @@
 // serves the CNI plugin over a unix socket, allocates addresses by creating
 // Attachments, and keeps the node's data plane (bridges, VXLAN devices,
 // FDB and neighbour entries) converged on what the API says: the networks
-// with pods on this node and their members on other nodes.
+// with pods on this node and their members on other nodes. It also owns
+// the node's nftables table of underlay admission (see underlay.go).
 //
 // The agent keeps no memory of its own: after a restart it recomputes the
 // data plane from the API and converges the kernel to it, which changes
@@ -22,12 +23,15 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -39,6 +43,8 @@ import (
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/cnirpc/server"
 	"switchboard/internal/dataplane"
+	"switchboard/internal/firewall"
+	underlayrules "switchboard/internal/firewall/underlay"
 )
 
 // +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
@@ -57,6 +63,13 @@ type Options struct {
 	PluginPath  string     // the plugin binary shipped with the agent
 	MetricsAddr string     // Prometheus metrics, e.g. ":9090"
 	HealthAddr  string     // /healthz and /readyz, e.g. ":9091"
+	// PodInterfaces are iifname patterns ("cni0", "cali*") of the primary
+	// network's pod-side devices, from which VXLAN is never admitted
+	// (besides Switchboard's own, see underlay.SwitchboardInterfaces).
+	PodInterfaces []string
+	// DaemonSet is the agent's own DaemonSet: when it is gone at shutdown,
+	// Switchboard is being uninstalled and the agent removes its table.
+	DaemonSet types.NamespacedName
 }
 
 // Agent is one node's agent. Its methods are safe for concurrent use.
@@ -77,6 +90,11 @@ type Agent struct {
 	setMu     sync.Mutex       // serialises sync: the loop and the start-up call
 	applied   dataplane.Config // the config last converged, and when
 	appliedAt time.Time
+
+	underlay        underlayTable   // the node's table of underlay admission
+	underlaySynced  atomic.Bool     // the table was set at least once
+	underlayMu      sync.Mutex      // serialises syncUnderlay: the loop and the start-up call
+	underlayApplied appliedUnderlay // what the table was last set to
 }
 
 // syncKey is the single work item of the data-plane loop: every change of a
@@ -104,9 +122,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	if err := sbv1.AddToScheme(scheme); err != nil {
 		return err
 	}
+	table, err := newUnderlayTable(opts)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 log,
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&corev1.Node{}: {Transform: trimNode}}},
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 	})
@@ -128,6 +151,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 		base:      dataplane.Config{Underlay: underlay, LocalIP: opts.NodeIP},
 		metrics:   newMetrics(),
 		recent:    newRecentWrites(),
+		underlay:  table,
 	}
 	if err := a.installPlugin(); err != nil {
 		return err
@@ -142,6 +166,14 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	if err != nil {
 		return fmt.Errorf("create data-plane controller: %w", err)
 	}
+	err = ctrl.NewControllerManagedBy(mgr).Named("underlay").
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+			return []reconcile.Request{underlayKey}
+		}), builder.WithPredicates(nodeChanged)).
+		Complete(reconcile.Func(a.syncUnderlay))
+	if err != nil {
+		return fmt.Errorf("create underlay admission controller: %w", err)
+	}
 	if err := mgr.Add(manager.RunnableFunc(a.serveCNI(mgr))); err != nil {
 		return err
 	}
@@ -152,7 +184,20 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 		return err
 	}
 	log.Info("starting agent", "node", opts.NodeName, "nodeIP", opts.NodeIP.String(), "underlay", underlay, "socket", opts.Socket)
-	return mgr.Start(ctx)
+	err = mgr.Start(ctx)
+	if ctx.Err() != nil { // asked to stop: a restart, or an uninstall
+		a.removeUnderlayIfUninstalled()
+	}
+	return err
+}
+
+// newUnderlayTable returns the node's table of underlay admission, after
+// checking that its rules can be made from opts.
+func newUnderlayTable(opts Options) (*firewall.Table, error) {
+	if _, err := underlayrules.Spec(underlayConfig(opts.NodeIP, opts.PodInterfaces, nil)); err != nil {
+		return nil, fmt.Errorf("--pod-interfaces: %w", err)
+	}
+	return firewall.New(underlayrules.Family, underlayrules.TableName)
 }
 
 // serveCNI serves the plugin once the caches are in sync.
@@ -160,6 +205,11 @@ func (a *Agent) serveCNI(mgr manager.Manager) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("caches did not sync")
+		}
+		// No pod gets a Switchboard interface before the node admits VXLAN
+		// from nodes alone.
+		if err := a.installUnderlay(ctx); err != nil {
+			return err
 		}
 		// Converge once before answering: with no Network or Attachment at
 		// all no watch event would ever do it, and STATUS would stay "not ready".
@@ -226,6 +276,9 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 }
 
 func (a *Agent) ready() error {
+	if !a.underlaySynced.Load() {
+		return errors.New("switchboard-agent has not installed its underlay admission table (nftables inet switchboard) yet")
+	}
 	if !a.synced.Load() {
 		return errors.New("switchboard-agent has not converged the data plane yet")
 	}

@@ -266,7 +266,7 @@ func (a *Agent) phaseTimer() func(phase string) {
 func podInterface(req cnirpc.Request, n *sbv1.Network, mac net.HardwareAddr) dataplane.PodInterface {
 	return dataplane.PodInterface{
 		ContainerID: req.ContainerID, NetNS: req.NetNS, IfName: req.IfName,
-		VNI: uint32(n.Status.VNI), MTU: int(n.Spec.MTU), MAC: mac,
+		VNI: uint32(n.Status.VNI), MTU: int(n.Spec.MTU), MAC: mac, WANOverhead: wanOverhead(n),
 	}
 }
 

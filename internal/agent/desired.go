@@ -7,6 +7,7 @@ import (
 
 	sbv1 "switchboard/api/v1alpha1"
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev"
 )
 
 // desired computes the node's data plane from the API alone: a network for
@@ -45,9 +46,10 @@ func desired(node string, base dataplane.Config, networks []sbv1.Network, attach
 			continue
 		}
 		cfg.Networks[uint32(n.Status.VNI)] = dataplane.Network{
-			MTU:       int(n.Spec.MTU),
-			EdgeCable: edge[k],
-			Flood:     n.Spec.Type == sbv1.ExtVNet,
+			MTU:         int(n.Spec.MTU),
+			WANOverhead: wanOverhead(&n),
+			EdgeCable:   edge[k],
+			Flood:       n.Spec.Type == sbv1.ExtVNet,
 		}
 	}
 	// Sorted for a stable order, so that identical inputs give identical configs.
@@ -101,4 +103,13 @@ func remote(a sbv1.Attachment) (dataplane.Remote, bool) {
 		}
 	}
 	return r, true
+}
+
+// wanOverhead is what network n's frames carry beyond the cluster: an
+// inter-cluster network's cross the WAN inside the edge's tunnel.
+func wanOverhead(n *sbv1.Network) int {
+	if n.Spec.Type == sbv1.ExtVNet {
+		return netdev.InterClusterOverhead
+	}
+	return 0
 }

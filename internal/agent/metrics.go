@@ -16,6 +16,9 @@ type metrics struct {
 	staleAttachments prometheus.Counter
 	networks         prometheus.Gauge
 	remotes          prometheus.Gauge
+	underlaySyncs    *prometheus.CounterVec
+	underlayNodes    prometheus.Gauge
+	underlayPodCIDRs prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -49,9 +52,18 @@ func newMetrics() *metrics {
 		remotes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_agent_remote_endpoints", Help: "Pod interfaces on other nodes this node forwards to.",
 		}),
+		underlaySyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_agent_underlay_table_syncs_total", Help: "Replacements of the underlay admission table (nftables inet switchboard), by result.",
+		}, []string{"result"}),
+		underlayNodes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_agent_underlay_node_addresses", Help: "Node addresses the underlay admission table accepts VXLAN from.",
+		}),
+		underlayPodCIDRs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_agent_underlay_pod_cidrs", Help: "Pod CIDRs the underlay admission table drops VXLAN from.",
+		}),
 	}
 	// Registering twice (a second agent in one test binary) is not an error worth failing on.
-	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.addPhase, m.allocConflicts, m.syncErrors, m.orphans, m.staleAttachments, m.networks, m.remotes} {
+	for _, c := range []prometheus.Collector{m.cniRequests, m.cniDuration, m.addPhase, m.allocConflicts, m.syncErrors, m.orphans, m.staleAttachments, m.networks, m.remotes, m.underlaySyncs, m.underlayNodes, m.underlayPodCIDRs} {
 		_ = ctrlmetrics.Registry.Register(c)
 	}
 	return m

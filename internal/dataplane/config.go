@@ -20,9 +20,15 @@ type Config struct {
 // Network is one virtual network as seen from this node.
 type Network struct {
 	// MTU of the bridge, the VXLAN device and the pod interfaces. 0 derives
-	// it from the underlay: its MTU minus 50 (IPv4 LocalIP) or 70 (IPv6).
-	MTU     int
-	Remotes []Remote // members on other nodes
+	// it from the underlay: its MTU minus 50 (IPv4 LocalIP) or 70 (IPv6),
+	// or minus WANOverhead if that is larger.
+	MTU int
+	// WANOverhead is what the network's frames carry beyond the cluster:
+	// an inter-cluster network's, netdev.InterClusterOverhead (its frames
+	// cross the WAN inside the edge's tunnel, and the WAN is taken to have
+	// the underlay's MTU). 0 for a network of this cluster alone.
+	WANOverhead int
+	Remotes     []Remote // members on other nodes
 
 	// EdgeCable gives the cluster's edge device (switchboard-edge, on this
 	// gateway node) a cable into the network's segment: a veth pair whose
@@ -108,16 +114,16 @@ func parseDevName(name string) (vni uint32, kind string, ok bool) {
 }
 
 // deriveMTU returns the MTU of a network: want if set, else the underlay's
-// MTU minus the VXLAN overhead for the family of local. It fails when the
-// result does not fit in the underlay.
-func deriveMTU(want, underlayMTU int, local netip.Addr) (int, error) {
+// MTU minus the larger of the VXLAN overhead for the family of local and
+// wanOverhead. It fails when the result does not fit in the underlay.
+func deriveMTU(want, underlayMTU int, local netip.Addr, wanOverhead int) (int, error) {
 	overhead := netdev.VXLANOverhead(local)
 	limit := underlayMTU - overhead
-	switch {
-	case want == 0 && limit < minMTU:
-		return 0, invalidf("underlay MTU %d leaves %d for the network, below %d", underlayMTU, limit, minMTU)
+	switch derived := underlayMTU - max(overhead, wanOverhead); {
+	case want == 0 && derived < minMTU:
+		return 0, invalidf("underlay MTU %d leaves %d for the network, below %d", underlayMTU, derived, minMTU)
 	case want == 0:
-		return limit, nil
+		return derived, nil
 	case want < minMTU:
 		return 0, invalidf("MTU %d is below %d", want, minMTU)
 	case want > limit:
@@ -155,7 +161,7 @@ func (c Config) clone() Config {
 				IPs:    append([]netip.Addr(nil), r.IPs...),
 			}
 		}
-		out.Networks[vni] = Network{MTU: n.MTU, Remotes: rs, EdgeCable: n.EdgeCable, Flood: n.Flood}
+		out.Networks[vni] = Network{MTU: n.MTU, WANOverhead: n.WANOverhead, Remotes: rs, EdgeCable: n.EdgeCable, Flood: n.Flood}
 	}
 	return out
 }

@@ -85,21 +85,29 @@ func TestDeriveMTU(t *testing.T) {
 		want, underlay int
 		local          netip.Addr
 		mtu            int // 0: error
+		wan            int // WANOverhead
 	}{
-		{0, 1500, v4, 1450},
-		{0, 1500, v6, 1430},
-		{0, 9000, v4, 8950},
-		{0, 1500, netip.MustParseAddr("::ffff:198.18.200.1"), 1450},
-		{1400, 1500, v4, 1400},
-		{1450, 1500, v4, 1450},
-		{1451, 1500, v4, 0},
-		{1431, 1500, v6, 0},
-		{67, 1500, v4, 0},
-		{0, 100, v4, 0},
+		// An inter-cluster network: the larger overhead wins; an explicit
+		// MTU is checked against the underlay only.
+		{0, 1500, v4, 1350, netdev.InterClusterOverhead},
+		{0, 1500, v6, 1350, netdev.InterClusterOverhead},
+		{0, 1500, v4, 1450, 20},
+		{1400, 1500, v4, 1400, netdev.InterClusterOverhead},
+		{0, 1400, v4, 0, 1400 - 67},
+		{0, 1500, v4, 1450, 0},
+		{0, 1500, v6, 1430, 0},
+		{0, 9000, v4, 8950, 0},
+		{0, 1500, netip.MustParseAddr("::ffff:198.18.200.1"), 1450, 0},
+		{1400, 1500, v4, 1400, 0},
+		{1450, 1500, v4, 1450, 0},
+		{1451, 1500, v4, 0, 0},
+		{1431, 1500, v6, 0, 0},
+		{67, 1500, v4, 0, 0},
+		{0, 100, v4, 0, 0},
 	} {
-		got, err := deriveMTU(tc.want, tc.underlay, tc.local)
+		got, err := deriveMTU(tc.want, tc.underlay, tc.local, tc.wan)
 		if got != tc.mtu || (tc.mtu == 0) != errors.Is(err, ErrInvalid) {
-			t.Errorf("deriveMTU(%d, %d, %s) = %d, %v; want %d", tc.want, tc.underlay, tc.local, got, err, tc.mtu)
+			t.Errorf("deriveMTU(%d, %d, %s, %d) = %d, %v; want %d", tc.want, tc.underlay, tc.local, tc.wan, got, err, tc.mtu)
 		}
 	}
 }

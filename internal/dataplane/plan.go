@@ -28,7 +28,7 @@ func (p netPlan) fdb() netdev.FDB { return netdev.FDB{Self: p.self, Static: p.lo
 // planNetwork validates a network and computes its desired state.
 func planNetwork(vni uint32, n Network, underlayMTU int, local netip.Addr) (netPlan, error) {
 	p := netPlan{vni: vni, cable: n.EdgeCable, flood: n.Flood, neigh: map[netip.Addr]netdev.MAC{}}
-	mtu, err := deriveMTU(n.MTU, underlayMTU, local)
+	mtu, err := deriveMTU(n.MTU, underlayMTU, local, n.WANOverhead)
 	if err != nil {
 		return p, err
 	}

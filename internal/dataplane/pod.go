@@ -27,7 +27,11 @@ type PodInterface struct {
 	VNI uint32
 	MTU int              // 0: the network bridge's MTU; never above it
 	MAC net.HardwareAddr // nil: a random locally administered unicast address
-	IPs []netip.Prefix   // addresses with their prefix length; may be empty (pure L2)
+	// WANOverhead is the network's (Network.WANOverhead): AddPod uses it
+	// when it makes the network's devices before a Set has described the
+	// network, so that the network gets the MTU that Set will give it.
+	WANOverhead int
+	IPs         []netip.Prefix // addresses with their prefix length; may be empty (pure L2)
 
 	// Gateway is reserved: it is validated but nothing is programmed for it
 	// (no default route is added).
@@ -155,7 +159,7 @@ func (d *Dataplane) preparePod(pns *podNS, p PodInterface) (*PodLink, error) {
 		if err != nil {
 			return nil, err
 		}
-		br, created, err := d.networkForPod(p.VNI)
+		br, created, err := d.networkForPod(p)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +172,7 @@ func (d *Dataplane) preparePod(pns *podNS, p PodInterface) (*PodLink, error) {
 		return &PodLink{d: d, p: p, pns: pns, peer: peer, createdNet: created}, nil
 	}
 
-	br, created, err := d.networkForPod(p.VNI)
+	br, created, err := d.networkForPod(p)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev"
 	"switchboard/internal/netnstest"
 )
 
@@ -335,5 +336,32 @@ func BenchmarkAddDelPod(b *testing.B) {
 		if err := c.a.dp.DelPod(spec.ContainerID, spec.NetNS, spec.IfName); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAddPodSizesAnUndescribedNetwork: a pod's CNI ADD can come before the
+// agent's Set describes its network; the network it makes then has the MTU
+// Set will give it (here an inter-cluster network's, with room for the WAN
+// tunnel), so that the pod is not left with a larger MTU than its network.
+func TestAddPodSizesAnUndescribedNetwork(t *testing.T) {
+	c := newCluster(t)
+	const vni = 700
+	ns := c.env.NS("a-early")
+	spec := dataplane.PodInterface{ContainerID: "ctr-" + ns.Name, NetNS: ns.Path, IfName: "net1", VNI: vni,
+		IPs: []netip.Prefix{netip.MustParsePrefix("10.100.0.70/24")}, WANOverhead: netdev.InterClusterOverhead}
+	if _, err := c.a.dp.AddPod(spec); err != nil {
+		t.Fatal(err)
+	}
+	want := 1500 - netdev.InterClusterOverhead
+	br, err := c.a.h.LinkByName(fmt.Sprintf("sbbr%d", vni))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := ns.Handle(t).LinkByName("net1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if br.Attrs().MTU != want || pl.Attrs().MTU != want {
+		t.Errorf("network made by AddPod: bridge MTU %d, pod MTU %d; want both %d", br.Attrs().MTU, pl.Attrs().MTU, want)
 	}
 }

@@ -53,7 +53,8 @@ func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
 // networkForPod returns the bridge of network vni, creating the network's
 // devices with the last Set's underlay if they are missing; created says
 // whether it made the bridge.
-func (d *Dataplane) networkForPod(vni uint32) (br netlink.Link, created bool, err error) {
+func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bool, err error) {
+	vni := pod.VNI
 	br, err = d.dev.Find(bridgeName(vni), "")
 	if err != nil {
 		return nil, false, err
@@ -72,7 +73,12 @@ func (d *Dataplane) networkForPod(vni uint32) (br netlink.Link, created bool, er
 	if err != nil {
 		return nil, false, fmt.Errorf("find underlay %q: %w", d.cfg.Underlay, err)
 	}
-	p, err := planNetwork(vni, d.cfg.Networks[vni], ul.Attrs().MTU, d.cfg.LocalIP)
+	n, known := d.cfg.Networks[vni]
+	if !known {
+		// Set has not described the network yet: size it as Set will.
+		n = Network{MTU: pod.MTU, WANOverhead: pod.WANOverhead}
+	}
+	p, err := planNetwork(vni, n, ul.Attrs().MTU, d.cfg.LocalIP)
 	if err != nil {
 		return nil, false, fmt.Errorf("plan network %d: %w", vni, err)
 	}

@@ -29,9 +29,10 @@ type Link struct {
 
 // Peer is the edge of another cluster on a link.
 type Peer struct {
-	Cluster  string             // for logs and status
-	Endpoint netip.Addr         // its WAN address
-	MACs     []net.HardwareAddr // members behind it, when known
+	Cluster   string             // for logs and status
+	Endpoint  netip.Addr         // its WAN address
+	MACs      []net.HardwareAddr // members behind it, when known
+	PublicKey string             // its WireGuard public key; empty if it runs plain VXLAN
 }
 
 const minMTU = 68
@@ -135,8 +136,9 @@ func plan(l Link, wanDevice string, wanMTU, overhead int, local netip.Addr) (lin
 			return p, invalidf("endpoint %q of cluster %q is not a remote unicast address of the WAN address's family", peer.Endpoint, peer.Cluster)
 		}
 		p.port.Remotes = append(p.port.Remotes, tunnel.Remote{
-			Endpoint: peer.Endpoint,
-			MACs:     append([]net.HardwareAddr(nil), peer.MACs...),
+			Endpoint:  peer.Endpoint,
+			MACs:      append([]net.HardwareAddr(nil), peer.MACs...),
+			PublicKey: peer.PublicKey,
 		})
 	}
 	return p, nil

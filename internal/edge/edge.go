@@ -35,6 +35,13 @@ type Option func(*Edge)
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(e *Edge) { e.log = l } }
 
+// WithTunnel makes the Edge carry its links with the tunnel newTunnel
+// returns (called on every Set, with the Edge's netlink handle and the
+// Config's WAN side); the default is plain VXLAN on the WAN.
+func WithTunnel(newTunnel func(h *netlink.Handle, wan tunnel.WAN, log *slog.Logger) (tunnel.Tunnel, error)) Option {
+	return func(e *Edge) { e.newTunnel = newTunnel }
+}
+
 // WithNetNS makes the Edge program the network namespace at path (e.g.
 // /run/netns/gw) instead of the caller's own.
 func WithNetNS(path string) Option { return func(e *Edge) { e.ns = path } }
@@ -102,11 +109,30 @@ func (e *Edge) Set(cfg Config) error {
 
 	var errs []error
 	keep := map[uint32]bool{}
+	plans := map[uint32]linkPlan{}
+	planErr := map[uint32]error{}
+	var remotes []tunnel.Remote
+	for _, l := range sortedLinks(cfg.Links) {
+		p, err := plan(l, cfg.WANDevice, wan.Attrs().MTU, tun.Overhead(), cfg.WANLocal)
+		plans[l.ID], planErr[l.ID] = p, err
+		if err == nil {
+			remotes = append(remotes, p.port.Remotes...)
+		}
+	}
+	// The tunnel reaches every remote edge before any port uses it; if it
+	// cannot, no link converges, and the ports already there are left alone.
+	connErr := tun.Connect(remotes)
+	if connErr != nil && len(cfg.Links) == 0 {
+		errs = append(errs, fmt.Errorf("connect the tunnel: %w", connErr))
+	}
 	e.want = nil
 	for _, l := range sortedLinks(cfg.Links) {
 		keep[l.ID] = true
-		p, err := plan(l, cfg.WANDevice, wan.Attrs().MTU, tun.Overhead(), cfg.WANLocal)
-		if err == nil {
+		p, err := plans[l.ID], planErr[l.ID]
+		switch {
+		case err == nil && connErr != nil:
+			err = fmt.Errorf("tunnel not connected: %w", connErr)
+		case err == nil:
 			err = e.ensureLink(tun, p)
 		}
 		if err != nil {

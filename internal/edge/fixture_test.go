@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -16,8 +17,11 @@ import (
 
 	"switchboard/internal/dataplane"
 	"switchboard/internal/edge"
+	"switchboard/internal/edge/tunnel"
+	"switchboard/internal/netdev"
 	"switchboard/internal/netdev/devname"
 	"switchboard/internal/netnstest"
+	"switchboard/internal/wireguard"
 )
 
 // The kernel tests build two one-node "clusters", a and b, in namespaces
@@ -44,6 +48,10 @@ type site struct {
 	ed   *edge.Edge
 	vni  map[int]uint32 // intra-cluster VNI of network 1 and 2
 	pods map[int]*pod   // the pod on network 1 and 2
+	wg   bool           // see world.wg
+	key  string         // the edge's WireGuard key file, when wg
+	pub  string         // its public key
+	eng  *wireguard.Engine
 }
 
 type world struct {
@@ -51,11 +59,20 @@ type world struct {
 	a, b  *site
 	ids   map[int]uint32 // inter-cluster ID of network 1 and 2
 	links map[int]bool   // the networks the edges carry
+	wg    bool           // the edges tunnel inside WireGuard
 }
 
-func newWorld(t *testing.T) *world {
+// newWorld builds the two sites with edges that run plain VXLAN on the WAN.
+func newWorld(t *testing.T) *world { return buildWorld(t, false) }
+
+// newWireGuardWorld builds them with edges that tunnel inside WireGuard
+// (embedded wireguard-go: this kernel may have no module), and networks
+// sized for it, as the agent sizes inter-cluster networks.
+func newWireGuardWorld(t *testing.T) *world { return buildWorld(t, true) }
+
+func buildWorld(t *testing.T, wg bool) *world {
 	t.Helper()
-	w := &world{env: netnstest.NewPrefixed(t, "sbe"), ids: map[int]uint32{1: 4096, 2: 5000}, links: map[int]bool{1: true, 2: true}}
+	w := &world{env: netnstest.NewPrefixed(t, "sbe"), ids: map[int]uint32{1: 4096, 2: 5000}, links: map[int]bool{1: true, 2: true}, wg: wg}
 	w.a = &site{name: "a", wan: netip.MustParseAddr("198.19.0.1"), vni: map[int]uint32{1: 4096, 2: 4097}}
 	w.b = &site{name: "b", wan: netip.MustParseAddr("198.19.0.2"), vni: map[int]uint32{1: 5000, 2: 5001}}
 	for _, s := range []*site{w.a, w.b} {
@@ -66,6 +83,7 @@ func newWorld(t *testing.T) *world {
 		netnstest.End{NS: w.a.gw, Name: "wan0", Addr: netip.PrefixFrom(w.a.wan, 24)},
 		netnstest.End{NS: w.b.gw, Name: "wan0", Addr: netip.PrefixFrom(w.b.wan, 24)})
 	for i, s := range []*site{w.a, w.b} {
+		s.wg = wg
 		dp, err := dataplane.New(dataplane.WithNetNS(s.gw.Path), dataplane.WithLogger(testLogger(t, s.name+"-agent")))
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +107,11 @@ func (s *site) setAgent(t *testing.T, extra []uint32) {
 	t.Helper()
 	cfg := dataplane.Config{Underlay: "wan0", LocalIP: s.wan, Networks: map[uint32]dataplane.Network{}}
 	for _, vni := range append(slices.Collect(maps.Values(s.vni)), extra...) {
-		cfg.Networks[vni] = dataplane.Network{EdgeCable: true}
+		n := dataplane.Network{EdgeCable: true}
+		if s.wg {
+			n.WANOverhead = netdev.InterClusterOverhead
+		}
+		cfg.Networks[vni] = n
 	}
 	if err := s.dp.Set(cfg); err != nil {
 		t.Fatalf("agent Set on %s: %v", s.name, err)
@@ -110,7 +132,24 @@ func (s *site) addPod(t *testing.T, env *netnstest.Env, n int, ip string) *pod {
 
 func newEdge(t *testing.T, s *site) *edge.Edge {
 	t.Helper()
-	ed, err := edge.New(edge.WithNetNS(s.gw.Path), edge.WithLogger(testLogger(t, s.name+"-edge")))
+	opts := []edge.Option{edge.WithNetNS(s.gw.Path), edge.WithLogger(testLogger(t, s.name+"-edge"))}
+	if s.wg {
+		if s.eng == nil {
+			s.key = filepath.Join(t.TempDir(), "wireguard.key")
+			s.eng = wireguard.New(testLogger(t, s.name+"-wireguard"))
+			t.Cleanup(func() { s.eng.Close() })
+			k, err := wireguard.LoadOrCreateKey(s.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.pub = k.PublicKey().String()
+		}
+		opts = append(opts, edge.WithTunnel(func(h *netlink.Handle, wan tunnel.WAN, log *slog.Logger) (tunnel.Tunnel, error) {
+			return tunnel.NewWireGuard(h, wan, tunnel.WireGuardOptions{Device: s.eng, Name: "sbwg0", Netns: s.gw.Path, KeyFile: s.key,
+				Implementation: wireguard.Userspace}, log)
+		}))
+	}
+	ed, err := edge.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +174,7 @@ func (w *world) config(s *site) edge.Config {
 			continue
 		}
 		cfg.Links = append(cfg.Links, edge.Link{ID: w.ids[n], Cable: devname.EdgeCable(s.vni[n]),
-			Peers: []edge.Peer{{Cluster: o.name, Endpoint: o.wan, MACs: []net.HardwareAddr{o.pods[n].mac}}}})
+			Peers: []edge.Peer{{Cluster: o.name, Endpoint: o.wan, MACs: []net.HardwareAddr{o.pods[n].mac}, PublicKey: o.pub}}})
 	}
 	return cfg
 }

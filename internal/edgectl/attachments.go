@@ -16,9 +16,10 @@ import (
 func (c *Controller) edgeAttachment(w wantAttachment) *sbv1.Attachment {
 	return &sbv1.Attachment{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: w.Namespace,
-			Name:      sbv1.EdgeAttachmentName(w.Network, c.o.Local.Node),
-			Labels:    map[string]string{sbv1.LabelNetwork: w.Network, sbv1.LabelNode: c.o.Local.Node},
+			Namespace:   w.Namespace,
+			Name:        sbv1.EdgeAttachmentName(w.Network, c.o.Local.Node),
+			Labels:      map[string]string{sbv1.LabelNetwork: w.Network, sbv1.LabelNode: c.o.Local.Node},
+			Annotations: map[string]string{sbv1.AnnotationWANEncryption: c.wanEncryption()},
 		},
 		Spec: sbv1.AttachmentSpec{
 			Network: w.Network, Role: sbv1.RoleEdge, Pod: c.o.Pod,
@@ -32,7 +33,17 @@ func sameEdge(have, want *sbv1.Attachment) bool {
 	h, w := have.Spec, want.Spec
 	return h.Network == w.Network && h.Role == w.Role && h.Pod == w.Pod && h.Node == w.Node &&
 		h.NodeIP == w.NodeIP && h.Interface == w.Interface && h.ContainerID == "" && h.MAC == "" && len(h.IPs) == 0 &&
-		have.Labels[sbv1.LabelNetwork] == w.Network && have.Labels[sbv1.LabelNode] == w.Node
+		have.Labels[sbv1.LabelNetwork] == w.Network && have.Labels[sbv1.LabelNode] == w.Node &&
+		have.Annotations[sbv1.AnnotationWANEncryption] == want.Annotations[sbv1.AnnotationWANEncryption]
+}
+
+// wanEncryption is how this edge carries its links on the WAN, for the
+// operator's WANEncrypted condition.
+func (c *Controller) wanEncryption() string {
+	if c.o.Rotate == nil && *c.key.Load() == "" {
+		return sbv1.WANPlainVXLAN
+	}
+	return sbv1.WANWireGuard
 }
 
 // syncAttachments creates or corrects the edge Attachments in want and
@@ -90,6 +101,10 @@ func (c *Controller) ensureAttachment(ctx context.Context, want *sbv1.Attachment
 			want.Namespace, want.Name, want.Spec.Network, have.Spec.Role, have.Spec.Network)
 	}
 	have.Spec, have.Labels = want.Spec, want.Labels
+	if have.Annotations == nil {
+		have.Annotations = map[string]string{}
+	}
+	have.Annotations[sbv1.AnnotationWANEncryption] = want.Annotations[sbv1.AnnotationWANEncryption]
 	if err := c.o.Client.Update(ctx, &have); err != nil {
 		return fmt.Errorf("update edge attachment %s/%s: %w", want.Namespace, want.Name, err)
 	}

@@ -54,6 +54,9 @@ type Options struct {
 	Edge      Dataplane
 	Log       *slog.Logger          // default: discard
 	Metrics   prometheus.Registerer // default: none
+	// Rotate makes the edge's WireGuard key anew and returns the new
+	// public key (wireguard.Engine.Rotate); nil for plain VXLAN.
+	Rotate func(ctx context.Context) (publicKey string, err error)
 
 	PollWait time.Duration // long-poll wait; default 50s
 	Resync   time.Duration // re-converge an unchanged config; default 30s
@@ -68,6 +71,13 @@ type Controller struct {
 	m        *metrics
 	endpoint string
 	ready    atomic.Bool
+	key      atomic.Pointer[string] // the public key the providers must have
+	rotate   chan chan rotation     // RotateKey's requests, served by Run
+}
+
+type rotation struct {
+	key string
+	err error
 }
 
 // New checks the options and returns a Controller.
@@ -111,10 +121,13 @@ func New(o Options) (*Controller, error) {
 	if port == 0 {
 		port = tunnel.DefaultPort
 	}
-	return &Controller{
+	c := &Controller{
 		o: o, log: o.Log.With("cluster", o.Cluster), m: newMetrics(o.Metrics),
 		endpoint: net.JoinHostPort(o.Local.WAN.String(), strconv.Itoa(int(port))),
-	}, nil
+		rotate:   make(chan chan rotation),
+	}
+	c.key.Store(&o.Local.PublicKey)
+	return c, nil
 }
 
 func or(d, def time.Duration) time.Duration {
@@ -162,6 +175,9 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		case u := <-updates:
 			cfgs[u.provider] = u.cfg
+		case reply := <-c.rotate:
+			key, err := c.rotateKey(ctx)
+			reply <- rotation{key, err}
 		case <-timer.C:
 		}
 		next := c.o.Resync
@@ -224,17 +240,19 @@ func (c *Controller) watch(ctx context.Context, p Provider, out chan<- update) {
 		sleep(ctx, backoff)
 		backoff = min(2*backoff, c.o.Backoff[1])
 	}
-	registered, since := false, int64(-1)
+	registered, registeredKey, since := false, "", int64(-1)
 	for ctx.Err() == nil {
-		if !registered {
-			if err := p.IDCO.SetEdgeEndpoint(ctx, c.o.Cluster, idco.EdgeEndpointRequest{Endpoint: c.endpoint, PublicKey: c.o.Local.PublicKey}); err != nil {
+		// A rotated key is registered by Run at once; this catches up
+		// with a provider that was unreachable then.
+		if key := *c.key.Load(); !registered || key != registeredKey {
+			if err := p.IDCO.SetEdgeEndpoint(ctx, c.o.Cluster, idco.EdgeEndpointRequest{Endpoint: c.endpoint, PublicKey: key}); err != nil {
 				if ctx.Err() == nil {
 					fail("set edge endpoint", err)
 				}
 				continue
 			}
-			registered = true
-			log.Info("edge endpoint set", "endpoint", c.endpoint)
+			registered, registeredKey = true, key
+			log.Info("edge endpoint set", "endpoint", c.endpoint, "publicKey", key)
 		}
 		wait := c.o.PollWait
 		if since < 0 {

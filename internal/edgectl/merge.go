@@ -98,7 +98,7 @@ func merge(local Local, cfgs map[string]idco.EdgeConfig) (edge.Config, []wantAtt
 					// setting of the whole edge, fixed on one side or the other.
 					bad("peer %q listens on UDP port %d, this edge sends to %d: run every edge with the same --wan-port", p.Cluster, ap.Port(), wanPort)
 				}
-				l.Peers = append(l.Peers, edge.Peer{Cluster: p.Cluster, Endpoint: ap.Addr().Unmap()})
+				l.Peers = append(l.Peers, edge.Peer{Cluster: p.Cluster, Endpoint: ap.Addr().Unmap(), PublicKey: p.PublicKey})
 			}
 			slices.SortFunc(l.Peers, func(a, b edge.Peer) int {
 				return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), a.Endpoint.Compare(b.Endpoint))

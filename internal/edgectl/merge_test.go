@@ -15,7 +15,8 @@ func enet(network string, vni, localVNI uint32, ns, name, node string, peers ...
 		Edge: idco.EdgeAttachment{Node: node, Interface: fmt.Sprintf("sbn%d", localVNI)}}
 	for _, p := range peers {
 		c, ep, _ := strings.Cut(p, "@")
-		n.Peers = append(n.Peers, idco.EdgePeer{Cluster: c, Endpoint: ep})
+		ep, key, _ := strings.Cut(ep, "#")
+		n.Peers = append(n.Peers, idco.EdgePeer{Cluster: c, Endpoint: ep, PublicKey: key})
 	}
 	return n
 }
@@ -29,6 +30,9 @@ func renderMerge(cfg edge.Config, atts []wantAttachment, problems []mergeProblem
 		s := fmt.Sprintf("link %d cable %s peers", l.ID, l.Cable)
 		for _, p := range l.Peers {
 			s += " " + p.Cluster + "@" + p.Endpoint.String()
+			if p.PublicKey != "" {
+				s += "#" + p.PublicKey
+			}
 		}
 		lines = append(lines, s)
 	}
@@ -60,6 +64,12 @@ func TestMerge(t *testing.T) {
 			"link 5001 cable sbn4097 peers b@198.19.0.11 c@198.19.0.12",
 			"attachment t1/blue sbn4097",
 			"attachment t1/red sbn4096",
+		}},
+		{"peers' WireGuard keys go with them", map[string]idco.EdgeConfig{
+			"p1": {Networks: []idco.EdgeNetwork{enet("blue", 5001, 4097, "t1", "blue", "gw", "b@198.19.0.11:4790#KEYB", "c@198.19.0.12:4790")}},
+		}, []string{wan,
+			"link 5001 cable sbn4097 peers b@198.19.0.11#KEYB c@198.19.0.12",
+			"attachment t1/blue sbn4097",
 		}},
 		{"two providers merged", map[string]idco.EdgeConfig{
 			"p2": {Networks: []idco.EdgeNetwork{enet("green", 7000, 4098, "t2", "green", "gw", "x@198.19.0.20:4790")}},

@@ -19,6 +19,7 @@ var nodeMounts = []string{
 	"/var/lib/cni",
 	"/var/lib/kubelet",
 	"/var/lib/containerd",
+	"/var/lib/switchboard-edge", // the edge's WireGuard key: one per node
 	"/var/log/pods",
 	"/var/log/containers",
 }

@@ -13,6 +13,12 @@ const (
 	OverheadIPv6 = 70 // outer Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8
 )
 
+// InterClusterOverhead is the most an inter-cluster link adds to a frame on
+// the WAN: the edge's WireGuard over IPv6 (outer IPv6 40 + UDP 8 +
+// WireGuard 32) and the VXLAN over IPv6 inside it (70). Package
+// edge/tunnel checks that its WireGuard tunnel stays within it.
+const InterClusterOverhead = 40 + 8 + 32 + OverheadIPv6
+
 // VXLANOverhead returns the bytes VXLAN adds to each frame sent from the
 // underlay address local: OverheadIPv6 for IPv6, else OverheadIPv4.
 func VXLANOverhead(local netip.Addr) int {

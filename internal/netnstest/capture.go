@@ -22,11 +22,19 @@ type ARP struct {
 
 // Capture records the ARP packets an interface receives or sends.
 type Capture struct {
+	s      sniffer
+	mu     sync.Mutex
+	frames []ARP
+}
+
+// sniffer reads every frame an interface receives or sends with a packet
+// socket and hands each to a func, until stopped.
+type sniffer struct {
 	fd     int
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	stop   bool
-	frames []ARP
+	closed bool
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -36,59 +44,114 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // to ETH_P_ARP sees no outgoing packets); Stop ends it. t.Cleanup stops it too.
 func (n *NS) CaptureARP(t testing.TB, ifName string) *Capture {
 	t.Helper()
+	c := &Capture{}
+	c.s.start(t, n, ifName, func(b []byte) {
+		if a, ok := parseARP(b); ok {
+			c.mu.Lock()
+			c.frames = append(c.frames, a)
+			c.mu.Unlock()
+		}
+	})
+	return c
+}
+
+// start opens the socket on ifName in n and runs handle on each frame (the
+// slice is reused afterwards) until stop; t.Cleanup stops it too.
+func (s *sniffer) start(t testing.TB, n *NS, ifName string, handle func([]byte)) {
+	t.Helper()
 	idx := 0
 	if l, err := n.Handle(t).LinkByName(ifName); err != nil {
 		t.Fatalf("find %q in %q: %v", ifName, n.Name, err)
 	} else {
 		idx = l.Attrs().Index
 	}
-	c := &Capture{fd: -1}
+	s.fd = -1
 	err := n.Do(func() error {
 		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
 		if err != nil {
 			return err
 		}
-		c.fd = fd
+		s.fd = fd
 		return unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: idx})
 	})
 	if err == nil {
-		err = unix.SetsockoptTimeval(c.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50_000})
+		err = unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 50_000})
 	}
 	if err != nil {
-		if c.fd >= 0 {
-			unix.Close(c.fd)
+		if s.fd >= 0 {
+			unix.Close(s.fd)
 		}
-		t.Fatalf("capture ARP on %s/%s: %v", n.Name, ifName, err)
+		t.Fatalf("capture on %s/%s: %v", n.Name, ifName, err)
 	}
-	c.wg.Add(1)
-	go c.run()
-	t.Cleanup(func() { c.Stop() })
-	return c
+	s.wg.Add(1)
+	go s.run(handle)
+	t.Cleanup(s.halt)
 }
 
-func (c *Capture) run() {
-	defer c.wg.Done()
-	buf := make([]byte, 2048)
+func (s *sniffer) run(handle func([]byte)) {
+	defer s.wg.Done()
+	buf := make([]byte, 1<<16)
 	for {
-		c.mu.Lock()
-		stop := c.stop
-		c.mu.Unlock()
+		s.mu.Lock()
+		stop := s.stop
+		s.mu.Unlock()
 		if stop {
 			return
 		}
-		n, _, err := unix.Recvfrom(c.fd, buf, 0)
+		n, _, err := unix.Recvfrom(s.fd, buf, 0)
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			return
 		}
-		if a, ok := parseARP(buf[:n]); ok {
-			c.mu.Lock()
-			c.frames = append(c.frames, a)
-			c.mu.Unlock()
-		}
+		handle(buf[:n])
 	}
+}
+
+// halt ends the capture; it may be called more than once.
+func (s *sniffer) halt() {
+	s.mu.Lock()
+	s.stop = true
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		unix.Close(s.fd)
+	}
+}
+
+// FrameCapture records every frame an interface receives or sends.
+type FrameCapture struct {
+	s      sniffer
+	mu     sync.Mutex
+	frames [][]byte
+}
+
+// CaptureFrames starts recording a copy of every frame (up to 64 KiB, so
+// whole GSO super-packets) that ifName in the namespace sends or receives;
+// Stop ends it. t.Cleanup stops it too. A TUN device's frames start with
+// the IP header, an Ethernet device's with the Ethernet header.
+func (n *NS) CaptureFrames(t testing.TB, ifName string) *FrameCapture {
+	t.Helper()
+	c := &FrameCapture{}
+	c.s.start(t, n, ifName, func(b []byte) {
+		c.mu.Lock()
+		c.frames = append(c.frames, append([]byte(nil), b...))
+		c.mu.Unlock()
+	})
+	return c
+}
+
+// Stop ends the capture and returns the frames it recorded. It may be
+// called more than once.
+func (c *FrameCapture) Stop() [][]byte {
+	c.s.halt()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.frames...)
 }
 
 // parseARP reads an Ethernet frame carrying IPv4-over-Ethernet ARP.
@@ -109,17 +172,10 @@ func parseARP(b []byte) (ARP, bool) {
 	}, true
 }
 
-// Stop ends the capture and returns what it recorded. It may be called more
-// than once.
+// Stop ends the capture and returns what it recorded. It may be called
+// more than once.
 func (c *Capture) Stop() []ARP {
-	c.mu.Lock()
-	first := !c.stop
-	c.stop = true
-	c.mu.Unlock()
-	c.wg.Wait()
-	if first {
-		unix.Close(c.fd)
-	}
+	c.s.halt()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]ARP(nil), c.frames...)

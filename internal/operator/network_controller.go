@@ -92,6 +92,7 @@ func (r *NetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	before := net.Status.DeepCopy()
 	setInUse(&net, len(atts))
+	r.setWANEncryption(&net, atts)
 	ready, requeue, convergeErr := r.converge(ctx, &net)
 	if ready != nil && meta.SetStatusCondition(&net.Status.Conditions, *ready) && ready.Status == metav1.ConditionFalse {
 		r.Recorder.Event(&net, corev1.EventTypeWarning, ready.Reason, ready.Message)

@@ -193,6 +193,17 @@ func TestInterCluster(t *testing.T) {
 		t.Log(strings.TrimSpace(out))
 	})
 
+	t.Run("the WAN carries no plaintext of members' traffic", func(t *testing.T) {
+		for _, k := range []*kube.Cluster{a, b} {
+			t.Logf("%s: %s", k.Name, waitCondition(t, ctx, k, ns, net, "WANEncrypted", "WireGuard"))
+		}
+		wanCarriesNoPlaintext(t, ctx, a, ns, b1)
+	})
+
+	t.Run("a host on the WAN cannot inject frames into the network", func(t *testing.T) {
+		wanInjection(t, ctx, a, b, ns, net)
+	})
+
 	t.Run("a pod on a plain vnet reaches neither", func(t *testing.T) {
 		for _, dst := range []string{a1, b1} {
 			if out, err := a.Exec(ctx, ns, "plain1", "ping", "-c", "2", "-W", "1", "-I", "net1", dst); err == nil {
@@ -253,6 +264,10 @@ func TestInterCluster(t *testing.T) {
 		if out, err := b.Exec(ctx, ns, "b1", "ping", "-c", "3", "-W", "2", "-I", "net1", a1); err != nil {
 			t.Errorf("b1 -> a1 after the restarts: %v\n%s", err, out)
 		}
+	})
+
+	t.Run("rotating an edge's WireGuard key resumes traffic unaided", func(t *testing.T) {
+		rotateEdgeKey(t, ctx, a, b, ns, a1)
 	})
 
 	t.Run("revoking the key detaches the user's pods within 5 s", func(t *testing.T) {

@@ -4,9 +4,10 @@
 // the link's bridge: frames the bridge sends into the port reach the remote
 // edges, and frames from them come out of it.
 //
-// VXLAN is the only implementation so far. The interface is what the edge
-// needs and no more, so that WireGuard can go under it (VXLAN over a
-// WireGuard device, say) without the edge changing. The kernel work of an
+// Two implementations: WireGuard (VXLAN ports inside one WireGuard device,
+// the default) and plain VXLAN on the WAN (only behind the edge's
+// --insecure-plain-vxlan-wan). The interface is what the edge needs and no
+// more. The kernel work of an
 // implementation is package netdev's: EnsureVXLAN makes the port over
 // whatever device carries it, SyncSelfFDB keeps its forwarding entries
 // (wantFDB computes them from the Port).
@@ -25,6 +26,10 @@ type Tunnel interface {
 	// Overhead is the number of bytes the tunnel adds to each frame on the
 	// WAN: a link's MTU is at most the WAN device's MTU minus it.
 	Overhead() int
+	// Connect makes the tunnel reach exactly the remote edges of every
+	// link, given all at once before the links' Ensure calls (a WireGuard
+	// device's peers); plain VXLAN needs nothing.
+	Connect(all []Remote) error
 	// Ensure makes the port of link p.ID exist, match p, be up, and hold
 	// exactly p's forwarding entries; it changes only what differs and
 	// returns the port's device name. It may be called many times with the
@@ -49,6 +54,9 @@ type Port struct {
 type Remote struct {
 	Endpoint netip.Addr         // its WAN address
 	MACs     []net.HardwareAddr // members behind it, when known
+	// PublicKey is the remote edge's WireGuard public key (base64); empty
+	// for an edge that runs plain VXLAN.
+	PublicKey string
 }
 
 // MaxID is the largest link ID: VXLAN network identifiers have 24 bits.

@@ -69,6 +69,10 @@ func NewVXLAN(h *netlink.Handle, wan WAN, log *slog.Logger) (*VXLAN, error) {
 	return &VXLAN{h: h, dev: netdev.New(h, log), wan: wan, wanIdx: l.Attrs().Index, log: log}, nil
 }
 
+// Connect needs nothing: every plain VXLAN port sends to its remotes'
+// WAN addresses itself.
+func (v *VXLAN) Connect([]Remote) error { return nil }
+
 // PortName returns the name of link id's VXLAN port, sbwx<ID>: at most 12
 // characters.
 func PortName(id uint32) string { return devname.Numbered(devname.PrefixTunnelPort, id) }

@@ -1,0 +1,102 @@
+package wireguard
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/internal/netnstest"
+)
+
+// BenchmarkTunnelThroughput measures single-stream TCP throughput (iperf3,
+// 5 s) between two namespaces joined by a veth WAN, in one run: over the
+// bare veth, through this package's engine (both ends), and through
+// Debian's wireguard-go configured by hand with wg (both ends), and reports
+// the engine's ratio to wireguard-go. make bench runs it with -benchtime 1x.
+func BenchmarkTunnelThroughput(b *testing.B) {
+	requireTools(b, "iperf3", "wireguard-go", "wg")
+	var veth, engine, wggo float64
+	for range b.N {
+		env := netnstest.NewPrefixed(b, "sbwg")
+		x, y := newGateway(b, env, "a"), newGateway(b, env, "b")
+		link(b, x, y, 10)
+		veth += iperf(b, x.ns, y.ns, y.wan["a"])
+
+		x.set(b, y)
+		y.set(b, x)
+		x.reaches(b, y.addr(b))
+		engine += iperf(b, x.ns, y.ns, y.addr(b))
+		if err := x.eng.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := y.eng.Close(); err != nil {
+			b.Fatal(err)
+		}
+
+		rx, ry := startWireGuardGo(b, x.ns), startWireGuardGo(b, y.ns)
+		rx.set(b, ry.pub(b), netip.AddrPortFrom(y.wan["a"], testPort))
+		ry.set(b, rx.pub(b), netip.AddrPortFrom(x.wan["b"], testPort))
+		x.reaches(b, TunnelAddress(ry.pub(b)))
+		wggo += iperf(b, x.ns, y.ns, TunnelAddress(ry.pub(b)))
+	}
+	n := float64(b.N)
+	b.ReportMetric(veth/n, "veth-Gbit/s")
+	b.ReportMetric(engine/n, "engine-Gbit/s")
+	b.ReportMetric(wggo/n, "wireguard-go-Gbit/s")
+	b.ReportMetric(engine/wggo, "engine/wireguard-go")
+}
+
+// iperf runs an iperf3 server in server (one test, then it exits) and a
+// 5-second single-stream client in client towards dst, and returns the
+// throughput the server received, in Gbit/s.
+func iperf(tb testing.TB, client, server *netnstest.NS, dst netip.Addr) float64 {
+	tb.Helper()
+	srv := server.Command("iperf3", "-s", "-1", "--forceflush", "-B", dst.String(), "-p", "5201")
+	out, err := srv.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		tb.Fatalf("start iperf3 server: %v", err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	listening := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Server listening") {
+				listening <- true
+			}
+		}
+		close(listening)
+	}()
+	select {
+	case ok := <-listening:
+		if !ok {
+			tb.Fatal("iperf3 server ended before listening")
+		}
+	case <-time.After(30 * time.Second):
+		tb.Fatal("iperf3 server: not listening after 30 s")
+	}
+	res, err := client.Exec("iperf3", "-c", dst.String(), "-p", "5201", "-t", "5", "-O", "1", "-J")
+	if err != nil {
+		tb.Fatalf("iperf3 to %s: %v: %s", dst, err, res)
+	}
+	var r struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(res), &r); err != nil {
+		tb.Fatalf("read iperf3's JSON: %v: %s", err, res)
+	}
+	gbps := r.End.SumReceived.BitsPerSecond / 1e9
+	tb.Logf("iperf3 to %s: %s Gbit/s", dst, fmt.Sprintf("%.2f", gbps))
+	return gbps
+}

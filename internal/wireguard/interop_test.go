@@ -1,0 +1,122 @@
+package wireguard
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+
+	"switchboard/internal/netnstest"
+)
+
+func TestInteropWithWireGuardGo(t *testing.T) {
+	env := netnstest.NewPrefixed(t, "sbwg")
+	a, b := newGateway(t, env, "a"), newGateway(t, env, "b")
+	link(t, a, b, 10)
+	ref := startWireGuardGo(t, b.ns)
+	ref.set(t, a.pub(t), netip.AddrPortFrom(a.wan["b"], testPort))
+	c := a.config(t)
+	c.Peers = []Peer{{PublicKey: ref.pub(t), Endpoint: netip.AddrPortFrom(b.wan["a"], testPort).String()}}
+	if err := a.eng.Set(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	a.reaches(t, TunnelAddress(ref.pub(t)))
+	if got := b.ns.Ping(t, a.addr(t), 3, "2"); got == 0 {
+		t.Fatalf("wireguard-go's side: no answer from %s", a.addr(t))
+	}
+	out, err := b.ns.Exec("wg", "show", ref.name, "latest-handshakes")
+	if err != nil || !bytes.Contains([]byte(out), []byte(a.pub(t).String())) {
+		t.Errorf("wg show on wireguard-go's side: %v: %s", err, out)
+	}
+}
+
+// A transfer through the tunnel: its payload is on the tunnel interface
+// and nowhere on the WAN link, which carries the transfer's bytes as
+// WireGuard. Positive controls: the same transfer over the bare WAN shows
+// the payload in the WAN capture, and the tunnel's capture shows it too.
+func TestWANCarriesNoPlaintext(t *testing.T) {
+	a, b := pair(t)
+	a.reaches(t, b.addr(t))
+	marker := make([]byte, 8)
+	if _, err := rand.Read(marker); err != nil {
+		t.Fatal(err)
+	}
+	needle := []byte("SWITCHBOARD-PLAINTEXT-" + hex.EncodeToString(marker))
+	payload := bytes.Repeat(append(needle, ' '), (1<<20)/(len(needle)+1)) // 1 MiB
+
+	count := func(frames [][]byte) (hits, total int) {
+		for _, f := range frames {
+			total += len(f)
+			if bytes.Contains(f, needle) {
+				hits++
+			}
+		}
+		return hits, total
+	}
+	bare := a.ns.CaptureFrames(t, "sbwgb")
+	transfer(t, a, b, b.wan["a"], payload)
+	if h, _ := count(bare.Stop()); h == 0 {
+		t.Fatal("the WAN capture did not see the payload sent in plaintext over the bare WAN: it proves nothing")
+	}
+
+	inner, wan := a.ns.CaptureFrames(t, testDev), a.ns.CaptureFrames(t, "sbwgb")
+	transfer(t, a, b, b.addr(t), payload)
+	innerFrames, wanFrames := inner.Stop(), wan.Stop()
+	ih, itotal := count(innerFrames)
+	wh, wtotal := count(wanFrames)
+	t.Logf("tunnel interface: %d frames, %d bytes, %d with the payload; WAN: %d frames, %d bytes, %d with the payload",
+		len(innerFrames), itotal, ih, len(wanFrames), wtotal, wh)
+	if ih == 0 {
+		t.Fatal("the capture on the tunnel interface saw no payload: the capture proves nothing")
+	}
+	if wtotal < len(payload) {
+		t.Fatalf("the WAN capture saw %d bytes, less than the %d-byte transfer: it did not see the transfer", wtotal, len(payload))
+	}
+	if wh != 0 {
+		t.Fatalf("%d frames on the WAN carry the payload in plaintext", wh)
+	}
+}
+
+// transfer sends payload over TCP from a to b's address dst and checks
+// that it arrived whole.
+func transfer(t testing.TB, a, b *gateway, dst netip.Addr, payload []byte) {
+	t.Helper()
+	var ln net.Listener
+	err := b.ns.Do(func() (err error) {
+		ln, err = net.Listen("tcp", net.JoinHostPort(dst.String(), "7000"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		buf, _ := io.ReadAll(c)
+		got <- buf
+	}()
+	var c net.Conn
+	err = a.ns.Do(func() (err error) {
+		c, err = net.Dial("tcp", net.JoinHostPort(dst.String(), "7000"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if buf := <-got; !bytes.Equal(buf, payload) {
+		t.Fatalf("b received %d bytes, want the %d sent", len(buf), len(payload))
+	}
+}
