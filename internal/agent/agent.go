@@ -184,10 +184,21 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 		return err
 	}
 	log.Info("starting agent", "node", opts.NodeName, "nodeIP", opts.NodeIP.String(), "underlay", underlay, "socket", opts.Socket)
+	// Asked to stop (a restart, or an uninstall), the agent decides about
+	// its table at once, while the manager shuts down: the DaemonSet gives
+	// it only a few seconds before SIGKILL.
+	stopped, decided := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(decided)
+		select {
+		case <-ctx.Done():
+			a.removeUnderlayIfUninstalled()
+		case <-stopped: // failed on its own: keep the table
+		}
+	}()
 	err = mgr.Start(ctx)
-	if ctx.Err() != nil { // asked to stop: a restart, or an uninstall
-		a.removeUnderlayIfUninstalled()
-	}
+	close(stopped)
+	<-decided
 	return err
 }
 

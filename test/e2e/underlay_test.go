@@ -118,7 +118,7 @@ func TestUnderlayAdmission(t *testing.T) {
 		network(ns, "blue", "{cidr: 10.72.0.0/24}", ""))
 	pods := kube.TestboxPods(ns, nodes, `k8s.v1.cni.cncf.io/networks: red`) // pod1 on node1, pod2 on node2
 	pods += "---\n" + strings.ReplaceAll(kube.TestboxPods(ns, nodes[:1], `k8s.v1.cni.cncf.io/networks: blue`), "name: pod1", "name: blue1")
-	pods += "---\n" + strings.ReplaceAll(kube.TestboxPods(ns, nodes[1:], `x: y`), "name: pod1", "name: bare1")
+	pods += "---\n" + strings.ReplaceAll(kube.TestboxPods(ns, nodes[1:], `note: no-extra-network`), "name: pod1", "name: bare1")
 	if err := k.Apply(ctx, pods); err != nil {
 		t.Fatal(err)
 	}
