@@ -203,7 +203,10 @@ func dump(t *testing.T, s *site) []string {
 		if !strings.HasPrefix(a.Name, "sb") {
 			continue
 		}
-		out = append(out, fmt.Sprintf("link %s index %d %s master %d mtu %d flags %v", a.Name, a.Index, l.Type(), a.MasterIndex, a.MTU, a.Flags))
+		// Not the running flag: the kernel sets carrier asynchronously
+		// (linkwatch), so a veth made just before a dump may gain it
+		// later without anyone changing anything.
+		out = append(out, fmt.Sprintf("link %s index %d %s master %d mtu %d flags %v", a.Name, a.Index, l.Type(), a.MasterIndex, a.MTU, a.Flags&^net.FlagRunning))
 		if l.Type() != "vxlan" {
 			continue
 		}
