@@ -56,8 +56,10 @@ func wanCarriesNoPlaintext(t *testing.T, ctx context.Context, a *kube.Cluster, n
 	switch {
 	case uh == 0:
 		t.Fatal("the underlay capture saw no plaintext zeros: the capture proves nothing")
-	case wtotal < 10<<20:
-		t.Fatalf("the WAN capture saw %d bytes, less than the transfer: it missed it", wtotal)
+	case wtotal < 5<<20:
+		// A capture may drop frames on a loaded machine; half the
+		// transfer's bytes prove it was looking at the transfer.
+		t.Fatalf("the WAN capture saw %d bytes, less than half the transfer: it missed it", wtotal)
 	case wh != 0:
 		t.Errorf("%d frames on the WAN carry the transfer in plaintext", wh)
 	}
