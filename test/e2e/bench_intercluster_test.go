@@ -61,7 +61,9 @@ func firstPing(b *testing.B, ctx context.Context, clusters []*kube.Cluster, mani
 // ping latency and request/response rate through the edges' encrypted
 // tunnel, against a WireGuard tunnel made by hand with Debian's
 // wireguard-go between the same two gateway namespaces and against the
-// bare WAN between them, in the same run; last, the pings lost at 100/s
+// bare WAN between them, in the same run (and, to show where the time
+// goes, through the edges' own WireGuard interfaces between the gateways,
+// without the inner VXLAN and the nodes); last, the pings lost at 100/s
 // while gateway a's edge rotates its key, against the same ping run
 // without a rotation. Run it with -benchtime 1x (make bench does).
 func BenchmarkInterCluster(b *testing.B) {
@@ -110,11 +112,15 @@ func BenchmarkInterCluster(b *testing.B) {
 		paths := []path{
 			{"bare WAN, gateway to gateway", h.inNS(gwA.NetNS), gwB.WANIP.String()},
 			{"hand-made wireguard-go, gateways", h.inNS(gwA.NetNS), wgB},
+			// Where the pods' path loses against the peer: the edges' own
+			// WireGuard (sbwg0) between the same namespaces, without the
+			// inner VXLAN, the bridges and the nodes.
+			{"switchboard sbwg0, gateways", h.inNS(gwA.NetNS), h.edgeTunnelAddr(gwB.NetNS)},
 			{"switchboard ext-vnet, pods", func(ctx context.Context, argv ...string) (string, error) {
 				return a.Exec(ctx, ns, "pa", argv...)
 			}, ipB},
 		}
-		wan, wg, sb := paths[0].name, paths[1].name, paths[2].name
+		wan, wg, edge, sb := paths[0].name, paths[1].name, paths[2].name, paths[3].name
 		res := measureAll(b, ctx, paths)
 		fmt.Printf("Inter-cluster path, netcheck send --discard 1 GiB in %d interleaved rounds (median), 200 pings at 100/s:\n", benchRounds)
 		for _, p := range paths {
@@ -123,6 +129,8 @@ func BenchmarkInterCluster(b *testing.B) {
 		fmt.Printf("  ratio switchboard/hand-made wireguard-go (median of per-round ratios): throughput %.2f, rtt %.2f\n",
 			res[sb].ratio(res[wg]), res[sb].rtt/res[wg].rtt)
 		fmt.Printf("  ratio switchboard/bare WAN: throughput %.2f, rtt %.2f\n", res[sb].ratio(res[wan]), res[sb].rtt/res[wan].rtt)
+		fmt.Printf("  ratio switchboard sbwg0/hand-made wireguard-go (the engines alone): throughput %.2f\n", res[edge].ratio(res[wg]))
+		b.ReportMetric(res[edge].ratio(res[wg]), "sbwg0-tput-ratio-vs-wireguard-go")
 		b.ReportMetric(res[sb].tput(), "tput-Mbit/s")
 		b.ReportMetric(res[sb].ratio(res[wg]), "tput-ratio-vs-wireguard-go")
 		b.ReportMetric(res[sb].ratio(res[wan]), "tput-ratio-vs-wan")

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -76,7 +77,7 @@ func measureAll(b *testing.B, ctx context.Context, paths []path) map[string]path
 	res := map[string]pathResult{}
 	for range benchRounds {
 		for _, p := range paths {
-			out, err := p.run(ctx, "netcheck", "send", "--discard", "--bytes", benchBytes, "--timeout", "120s", p.dst+":5002")
+			out, err := p.run(ctx, "netcheck", "send", "--discard", "--bytes", benchBytes, "--timeout", "120s", net.JoinHostPort(p.dst, "5002"))
 			m := mbits.FindStringSubmatch(out)
 			if err != nil || m == nil {
 				b.Fatalf("%s: netcheck send: %v\n%s", p.name, err, out)
@@ -116,7 +117,7 @@ func measureRR(b *testing.B, ctx context.Context, paths []path) map[string][]flo
 	res := map[string][]float64{}
 	for range rrRounds {
 		for _, p := range paths {
-			out, err := p.run(ctx, "netcheck", "rr", "--for", rrFor, p.dst+":5003")
+			out, err := p.run(ctx, "netcheck", "rr", "--for", rrFor, net.JoinHostPort(p.dst, "5003"))
 			m := rrRate.FindStringSubmatch(out)
 			if err != nil || m == nil {
 				b.Fatalf("%s: netcheck rr: %v\n%s", p.name, err, out)

@@ -83,6 +83,23 @@ ip -n %[1]s link set %[2]s up
 	}
 }
 
+// edgeTunnelAddr returns the tunnel address of the edge's WireGuard
+// interface, sbwg0, in node namespace ns: the address the edges' inner
+// VXLAN runs between (docs/inter-cluster.md).
+func (h *hostNets) edgeTunnelAddr(ns string) string {
+	h.b.Helper()
+	out := h.output(nil, "ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "sbwg0", "scope", "global")
+	f := strings.Fields(string(out)) // 7: sbwg0    inet6 fd…/64 scope global …
+	for i := range f[:max(len(f)-1, 0)] {
+		if f[i] == "inet6" {
+			addr, _, _ := strings.Cut(f[i+1], "/")
+			return addr
+		}
+	}
+	h.b.Fatalf("no global IPv6 address on sbwg0 in %s: is the edge running with WireGuard?\n%s", ns, out)
+	return ""
+}
+
 // output runs argv with stdin and returns its standard output.
 func (h *hostNets) output(stdin []byte, argv ...string) []byte {
 	h.b.Helper()
