@@ -87,7 +87,7 @@ bench: build deps
 	$(GO) test -count=1 -run '^$$' -bench . -skip 'PodInterface|Authorize' -benchtime 1x ./internal/...
 	$(GO) test -count=1 -run '^$$' -bench PodInterface -benchtime 200x ./internal/dataplane/
 	$(GO) test -count=1 -run '^$$' -bench Authorize -benchtime 2s ./internal/idco/
-	$(GO) test -count=1 -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 60m ./test/e2e/ -args -bin=$(BIN)
+	$(GO) test -count=1 -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 90m ./test/e2e/ -args -bin=$(BIN)
 
 clean:
 	rm -rf $(BIN)

@@ -1,6 +1,8 @@
-// Command netcheck is the lab's test workload: it serves HTTP and a
-// checksumming TCP sink, and is the HTTP and TCP client that checks them;
-// it also sends and counts probe frames, raw or inside VXLAN datagrams.
+// Command netcheck is the lab's test workload: it serves HTTP, a
+// checksumming TCP sink, a discard and an echo service, and is the HTTP
+// and TCP client that checks them and measures throughput and
+// request/response rate; it also sends and counts probe frames, raw or
+// inside VXLAN datagrams.
 // The logic lives in switchboard/internal/netcheck.
 package main
 
@@ -26,6 +28,7 @@ var commands = map[string]command{
 	"serve":   {serveSynopsis, runServe},
 	"get":     {getSynopsis, runGet},
 	"send":    {sendSynopsis, runSend},
+	"rr":      {rrSynopsis, runRR},
 	"vxlan":   {vxlanSynopsis, runVXLAN},
 	"frames":  {framesSynopsis, runFrames},
 	"count":   {countSynopsis, runCount},
@@ -74,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: netcheck <command> [flags] [args]\n\ncommands:\n")
-	for _, name := range []string{"serve", "get", "send", "vxlan", "frames", "count", "version"} {
+	for _, name := range []string{"serve", "get", "send", "rr", "vxlan", "frames", "count", "version"} {
 		fmt.Fprintf(w, "  netcheck %s\n", commands[name].summary)
 	}
 	fmt.Fprint(w, "\nRun 'netcheck <command> -h' for details.\n")

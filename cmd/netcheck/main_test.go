@@ -93,6 +93,40 @@ func TestServeGetSend(t *testing.T) {
 	}
 }
 
+// TestServeEchoRR: serve with only --echo, and rr against it, as the
+// inter-cluster benchmark uses them.
+func TestServeEchoRR(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--http", "", "--tcp", "", "--discard", "", "--echo", "127.0.0.1:0"}, &logs, &logs)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d after cancel, want 0; log:\n%s", code, logs.String())
+		}
+	}()
+	re := regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	for deadline := time.Now().Add(5 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve --echo logged no listening address:\n%s", logs.String())
+		}
+	}
+	code, out, errs := runArgs(t, "rr", "--count", "50", "--for", "0", addr)
+	if code != 0 || !regexp.MustCompile(`^rr 50 transactions in \d+\.\d\ds \(\d+ transactions/s\)\n$`).MatchString(out) {
+		t.Errorf("rr --count 50 = %d, %q, %q; want 0 and \"rr 50 transactions in ...\"", code, out, errs)
+	}
+	code, out, errs = runArgs(t, "rr", "--for", "50ms", addr)
+	if code != 0 || !strings.HasPrefix(out, "rr ") {
+		t.Errorf("rr --for 50ms = %d, %q, %q; want 0 and an rr line", code, out, errs)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args       []string
@@ -110,6 +144,10 @@ func TestUsage(t *testing.T) {
 		{args: []string{"send", "--bytes", "lots", "127.0.0.1:1"}, code: 2, wantStderr: "invalid value"},
 		{args: []string{"serve", "--http", "", "--tcp", "", "--discard", ""}, code: 2, wantStderr: "nothing to serve"},
 		{args: []string{"serve", "--http", "127.0.0.1:http-port"}, code: 1, wantStderr: `listen on "127.0.0.1:http-port"`},
+		{args: []string{"rr"}, code: 2, wantStderr: "want 1 argument(s), got 0"},
+		{args: []string{"rr", "--for", "0", "127.0.0.1:1"}, code: 2, wantStderr: "give a positive --for or --count"},
+		{args: []string{"rr", "--count", "-1", "127.0.0.1:1"}, code: 2, wantStderr: "usage: netcheck rr"},
+		{args: []string{"rr", "--for", "1s", "--timeout", "2s", "127.0.0.1:1"}, code: 1, wantStderr: "netcheck rr: connect to 127.0.0.1:1"},
 		{args: []string{"version", "extra"}, code: 2, wantStderr: "want 0 argument(s)"},
 		{args: []string{"version"}, code: 0, wantStdout: "netcheck "},
 	}

@@ -14,28 +14,31 @@ import (
 // Serve is asked to stop.
 const shutdownGrace = 5 * time.Second
 
-// Serve runs the HTTP API (see NewHandler) on httpLn, the TCP sink (see
-// ServeSink) on tcpLn and the discard service (see ServeDiscard) on
-// discardLn until ctx is done or one of them fails, which stops the others.
-// Any listener may be nil to skip that server. Serve closes
-// the listeners and returns nil after a clean shutdown, else the first
-// error.
-func Serve(ctx context.Context, httpLn, tcpLn, discardLn net.Listener, log *slog.Logger) error {
+// Listeners are the sockets Serve serves on; a nil one skips that server.
+type Listeners struct {
+	HTTP    net.Listener // the HTTP API, see NewHandler
+	Sink    net.Listener // the checksumming TCP sink, see ServeSink
+	Discard net.Listener // the discard service, see ServeDiscard
+	Echo    net.Listener // the echo service, see ServeEcho
+}
+
+// Serve runs a server on each of ls's listeners until ctx is done or one of
+// them fails, which stops the others. Serve closes the listeners and
+// returns nil after a clean shutdown, else the first error.
+func Serve(ctx context.Context, ls Listeners, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 3)
+	servers := []struct {
+		ln    net.Listener
+		serve func(context.Context, net.Listener, *slog.Logger) error
+	}{{ls.HTTP, serveHTTP}, {ls.Sink, ServeSink}, {ls.Discard, ServeDiscard}, {ls.Echo, ServeEcho}}
+	errs := make(chan error, len(servers))
 	running := 0
-	if httpLn != nil {
-		running++
-		go func() { errs <- serveHTTP(ctx, httpLn, log) }()
-	}
-	if tcpLn != nil {
-		running++
-		go func() { errs <- ServeSink(ctx, tcpLn, log) }()
-	}
-	if discardLn != nil {
-		running++
-		go func() { errs <- ServeDiscard(ctx, discardLn, log) }()
+	for _, s := range servers {
+		if s.ln != nil {
+			running++
+			go func() { errs <- s.serve(ctx, s.ln, log) }()
+		}
 	}
 	var first error
 	for ; running > 0; running-- {

@@ -30,12 +30,14 @@ func (b *syncBuffer) String() string {
 }
 
 func TestServe(t *testing.T) {
-	httpLn, tcpLn := listen(t), listen(t)
+	httpLn, tcpLn, echoLn := listen(t), listen(t), listen(t)
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, httpLn, tcpLn, nil, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	go func() {
+		done <- Serve(ctx, Listeners{HTTP: httpLn, Sink: tcpLn, Echo: echoLn}, slog.New(slog.NewTextHandler(&logs, nil)))
+	}()
 
 	var body bytes.Buffer
 	if err := Get(ctx, http.DefaultClient, httpLn.Addr().String()+"/healthz", &body); err != nil || body.String() != "ok\n" {
@@ -43,6 +45,9 @@ func TestServe(t *testing.T) {
 	}
 	if _, err := Send(ctx, tcpLn.Addr().String(), 1<<20, randomSource(4)); err != nil {
 		t.Errorf("Send: %v", err)
+	}
+	if res, err := RequestResponse(ctx, echoLn.Addr().String(), 3, 0); err != nil || res.Transactions != 3 {
+		t.Errorf("RequestResponse = %+v, %v; want 3 transactions", res, err)
 	}
 
 	cancel()
@@ -57,7 +62,7 @@ func TestServe(t *testing.T) {
 	if _, err := Send(context.Background(), tcpLn.Addr().String(), 1, randomSource(4)); err == nil {
 		t.Error("sink still answers after Serve returned")
 	}
-	for _, want := range []string{"msg=http", "path=/healthz", "msg=tcp", "bytes=1048576"} {
+	for _, want := range []string{"msg=http", "path=/healthz", "msg=tcp", "bytes=1048576", "msg=echo"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
@@ -68,7 +73,9 @@ func TestServeStopsOnListenerFailure(t *testing.T) {
 	httpLn, tcpLn := listen(t), listen(t)
 	tcpLn.Close() // the sink fails at once; Serve must stop the HTTP side too
 	done := make(chan error, 1)
-	go func() { done <- Serve(context.Background(), httpLn, tcpLn, nil, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- Serve(context.Background(), Listeners{HTTP: httpLn, Sink: tcpLn}, slog.New(slog.DiscardHandler))
+	}()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "accept on") {

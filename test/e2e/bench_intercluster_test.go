@@ -57,11 +57,17 @@ func firstPing(b *testing.B, ctx context.Context, clusters []*kube.Cluster, mani
 // BenchmarkInterCluster: the time from applying an ext-vnet network, a
 // token and an authorized pod in each cluster to the first ping answered
 // across the clusters, against the same for a plain vnet between two nodes
-// of one cluster; then inter-cluster pod-to-pod TCP throughput and ping
-// latency through the edges, against the bare WAN link between the two
-// gateways, in the same run.
+// of one cluster; then, across the clusters, pod-to-pod TCP throughput,
+// ping latency and request/response rate through the edges' encrypted
+// tunnel, against a WireGuard tunnel made by hand with Debian's
+// wireguard-go between the same two gateway namespaces and against the
+// bare WAN between them, in the same run (and, to show where the time
+// goes, through the edges' own WireGuard interfaces between the gateways,
+// without the inner VXLAN and the nodes); last, the pings lost at 100/s
+// while gateway a's edge rotates its key, against the same ping run
+// without a rotation. Run it with -benchtime 1x (make bench does).
 func BenchmarkInterCluster(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	a, bc := cluster(b, "a"), cluster(b, "b")
 	const ns, net = "bench-ic", "bench-ic-net"
@@ -73,6 +79,12 @@ func BenchmarkInterCluster(b *testing.B) {
 			_, _ = k.Kubectl(context.Background(), "", "delete", "namespace", ns, "--wait=false")
 		}
 	}()
+	// The peers live in the gateways' node namespaces: netcheck's discard
+	// and echo services on b's, the hand-made WireGuard tunnel between both.
+	h := &hostNets{b: b}
+	gwA, gwB := handle.Clusters[0].Nodes[0], handle.Clusters[1].Nodes[0]
+	h.serve(gwB.NetNS)
+	wgB := h.handWireGuard(gwA, gwB)
 
 	for range b.N {
 		for _, k := range []*kube.Cluster{a, bc} {
@@ -88,7 +100,7 @@ func BenchmarkInterCluster(b *testing.B) {
 		manifests := make([]string, 2)
 		for i, c := range handle.Clusters[:2] {
 			manifests[i] = benchNamespace(ns) + "---\n" + extNetwork(ns, net, clusterRanges[c.Name], "bench-user", pub) +
-				"---\n" + secret + "---\n" + withCPU(icPod(ns, "p"+c.Name, c.Name+"-node2", net, "bench-token"))
+				"---\n" + secret + "---\n" + withEcho(withCPU(icPod(ns, "p"+c.Name, c.Name+"-node2", net, "bench-token")))
 		}
 		interTime := firstPing(b, ctx, []*kube.Cluster{a, bc}, manifests, ns, "pa", "pb")
 		fmt.Printf("Time from apply to the first ping answered:\n  plain vnet, 2 nodes of cluster a: %6.2f s\n  ext-vnet, cluster a -> cluster b: %6.2f s (ratio %.2f)\n",
@@ -96,25 +108,68 @@ func BenchmarkInterCluster(b *testing.B) {
 		b.ReportMetric(interTime.Seconds(), "first-ping-s")
 		b.ReportMetric(interTime.Seconds()/localTime.Seconds(), "first-ping-ratio-vs-local")
 
-		// Throughput and latency: the pods through the edges, and the bare
-		// WAN between the gateways (their node namespaces).
 		ipB := strings.Split(netIP(b, ctx, bc, ns, "pb", "net1"), "/")[0]
-		h := &hostNets{b: b}
-		gwA, gwB := handle.Clusters[0].Nodes[0], handle.Clusters[1].Nodes[0]
-		h.serve(gwB.NetNS)
 		paths := []path{
 			{"bare WAN, gateway to gateway", h.inNS(gwA.NetNS), gwB.WANIP.String()},
+			{"hand-made wireguard-go, gateways", h.inNS(gwA.NetNS), wgB},
+			// Where the pods' path loses against the peer: the edges' own
+			// WireGuard (sbwg0) between the same namespaces, without the
+			// inner VXLAN, the bridges and the nodes.
+			{"switchboard sbwg0, gateways", h.inNS(gwA.NetNS), h.edgeTunnelAddr(gwB.NetNS)},
 			{"switchboard ext-vnet, pods", func(ctx context.Context, argv ...string) (string, error) {
 				return a.Exec(ctx, ns, "pa", argv...)
 			}, ipB},
 		}
+		wan, wg, edge, sb := paths[0].name, paths[1].name, paths[2].name, paths[3].name
 		res := measureAll(b, ctx, paths)
 		fmt.Printf("Inter-cluster path, netcheck send --discard 1 GiB in %d interleaved rounds (median), 200 pings at 100/s:\n", benchRounds)
 		for _, p := range paths {
-			fmt.Printf("  %-30s %8.0f Mbit/s   rtt avg %.3f ms\n", p.name, res[p.name].tput(), res[p.name].rtt)
+			fmt.Printf("  %-34s %8.0f Mbit/s   rtt avg %.3f ms\n", p.name, res[p.name].tput(), res[p.name].rtt)
 		}
-		sb, wan := res[paths[1].name], res[paths[0].name]
-		fmt.Printf("  ratio switchboard/bare WAN (median of per-round ratios): throughput %.2f, rtt %.2f\n", sb.ratio(wan), sb.rtt/wan.rtt)
-		b.ReportMetric(sb.ratio(wan), "tput-ratio-vs-wan")
+		fmt.Printf("  ratio switchboard/hand-made wireguard-go (median of per-round ratios): throughput %.2f, rtt %.2f\n",
+			res[sb].ratio(res[wg]), res[sb].rtt/res[wg].rtt)
+		fmt.Printf("  ratio switchboard/bare WAN: throughput %.2f, rtt %.2f\n", res[sb].ratio(res[wan]), res[sb].rtt/res[wan].rtt)
+		fmt.Printf("  ratio switchboard sbwg0/hand-made wireguard-go (the engines alone): throughput %.2f\n", res[edge].ratio(res[wg]))
+		b.ReportMetric(res[edge].ratio(res[wg]), "sbwg0-tput-ratio-vs-wireguard-go")
+		b.ReportMetric(res[sb].tput(), "tput-Mbit/s")
+		b.ReportMetric(res[sb].ratio(res[wg]), "tput-ratio-vs-wireguard-go")
+		b.ReportMetric(res[sb].ratio(res[wan]), "tput-ratio-vs-wan")
+
+		rr := measureRR(b, ctx, paths)
+		fmt.Printf("Request/response, netcheck rr (1-byte request and answer, one TCP connection) for %s in %d interleaved rounds (median):\n", rrFor, rrRounds)
+		for _, p := range paths {
+			fmt.Printf("  %-34s %8.0f transactions/s\n", p.name, median(rr[p.name]))
+		}
+		fmt.Printf("  ratio switchboard/hand-made wireguard-go %.2f, switchboard/bare WAN %.2f (medians of per-round ratios)\n",
+			roundRatio(rr[sb], rr[wg]), roundRatio(rr[sb], rr[wan]))
+		b.ReportMetric(median(rr[sb]), "rr-tps")
+		b.ReportMetric(roundRatio(rr[sb], rr[wg]), "rr-ratio-vs-wireguard-go")
+		b.ReportMetric(roundRatio(rr[sb], rr[wan]), "rr-ratio-vs-wan")
+
+		rotationLoss(b, ctx, a, ns, ipB)
 	}
+}
+
+// rotationLoss pings pb (at dst) from pa at 100/s for 10 s, first as is,
+// then while gateway a's edge rotates its WireGuard key by command 2 s
+// into the run, and reports the pings lost in each; then it waits for
+// the traffic to come back.
+func rotationLoss(b *testing.B, ctx context.Context, a *kube.Cluster, ns, dst string) {
+	const interval, count = 10 * time.Millisecond, 1000
+	sent, lost, err := pingRun(ctx, a, ns, "pa", dst, interval, count)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := pingThroughRotation(b, ctx, a, a, ns, "pa", dst, interval, count)
+	back := waitPing(b, ctx, a, ns, "pa", dst, 60*time.Second)
+	fmt.Printf("Pings lost, pod a -> pod b, %d at 100/s:\n  without a rotation:                     %d of %d\n  gateway a's edge rotates its key at 2 s: %d of %d (rotate-key took %s; next ping answered %s after the run)\n",
+		count, lost, sent, r.lost, r.sent, r.took.Round(time.Millisecond), back.Round(time.Millisecond))
+	b.ReportMetric(float64(r.lost), "rotation-lost-pkts")
+	b.ReportMetric(float64(lost), "no-rotation-lost-pkts")
+}
+
+// withEcho has the testbox pods of a manifest serve netcheck's echo
+// service on port 5003 too, for netcheck rr.
+func withEcho(manifest string) string {
+	return strings.ReplaceAll(manifest, "args: [netcheck, serve]", `args: [netcheck, serve, --echo, ":5003"]`)
 }

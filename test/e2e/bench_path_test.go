@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -49,11 +50,16 @@ type pathResult struct {
 func (r pathResult) tput() float64 { return median(r.tputs) }
 
 // ratio is the median over the rounds of r's throughput over peer's in
-// the same round: slow drift of the machine cancels within a round.
-func (r pathResult) ratio(peer pathResult) float64 {
+// the same round.
+func (r pathResult) ratio(peer pathResult) float64 { return roundRatio(r.tputs, peer.tputs) }
+
+// roundRatio is the median over the rounds of xs[i]/peer[i], two paths'
+// figures measured in the same round: slow drift of the machine cancels
+// within a round.
+func roundRatio(xs, peer []float64) float64 {
 	var rs []float64
-	for i := range r.tputs {
-		rs = append(rs, r.tputs[i]/peer.tputs[i])
+	for i := range xs {
+		rs = append(rs, xs[i]/peer[i])
 	}
 	return median(rs)
 }
@@ -71,7 +77,7 @@ func measureAll(b *testing.B, ctx context.Context, paths []path) map[string]path
 	res := map[string]pathResult{}
 	for range benchRounds {
 		for _, p := range paths {
-			out, err := p.run(ctx, "netcheck", "send", "--discard", "--bytes", benchBytes, "--timeout", "120s", p.dst+":5002")
+			out, err := p.run(ctx, "netcheck", "send", "--discard", "--bytes", benchBytes, "--timeout", "120s", net.JoinHostPort(p.dst, "5002"))
 			m := mbits.FindStringSubmatch(out)
 			if err != nil || m == nil {
 				b.Fatalf("%s: netcheck send: %v\n%s", p.name, err, out)
@@ -91,6 +97,34 @@ func measureAll(b *testing.B, ctx context.Context, paths []path) map[string]path
 		r := res[p.name]
 		r.rtt, _ = strconv.ParseFloat(m[1], 64)
 		res[p.name] = r
+	}
+	return res
+}
+
+// rrRounds is how many request/response runs each path makes, rrFor long.
+const (
+	rrRounds = 3
+	rrFor    = "5s"
+)
+
+var rrRate = regexp.MustCompile(`\(([0-9.]+) transactions/s\)`)
+
+// measureRR runs `netcheck rr` (one-byte request and answer over one TCP
+// connection) against the echo service on port 5003 of each path's
+// destination, the paths one after the other within a round, for rrRounds
+// rounds, and returns each path's transactions/s per round.
+func measureRR(b *testing.B, ctx context.Context, paths []path) map[string][]float64 {
+	res := map[string][]float64{}
+	for range rrRounds {
+		for _, p := range paths {
+			out, err := p.run(ctx, "netcheck", "rr", "--for", rrFor, net.JoinHostPort(p.dst, "5003"))
+			m := rrRate.FindStringSubmatch(out)
+			if err != nil || m == nil {
+				b.Fatalf("%s: netcheck rr: %v\n%s", p.name, err, out)
+			}
+			v, _ := strconv.ParseFloat(m[1], 64)
+			res[p.name] = append(res[p.name], v)
+		}
 	}
 	return res
 }
@@ -146,7 +180,7 @@ func (h *hostNets) inNS(ns string) func(ctx context.Context, argv ...string) (st
 
 func (h *hostNets) serve(ns string) {
 	h.b.Helper()
-	cmd := exec.Command("ip", "netns", "exec", h.prefix+ns, filepath.Join(labCfg.ImageBin, "netcheck"), "serve", "--http", "", "--tcp", "", "--discard", ":5002")
+	cmd := exec.Command("ip", "netns", "exec", h.prefix+ns, filepath.Join(labCfg.ImageBin, "netcheck"), "serve", "--http", "", "--tcp", "", "--discard", ":5002", "--echo", ":5003")
 	if err := cmd.Start(); err != nil {
 		h.b.Fatal(err)
 	}

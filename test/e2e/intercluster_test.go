@@ -126,7 +126,7 @@ func pingOK(ctx context.Context, k *kube.Cluster, ns, pod, dst string) bool {
 
 // waitPing waits up to d for a ping from pod to dst to be answered and
 // returns how long that took.
-func waitPing(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, dst string, d time.Duration) time.Duration {
+func waitPing(t testing.TB, ctx context.Context, k *kube.Cluster, ns, pod, dst string, d time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !pingOK(ctx, k, ns, pod, dst) {

@@ -71,46 +71,70 @@ var pingStats = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (packets )?
 // pings a1 every 100 ms, and checks that the traffic comes back unaided
 // with a new key in place. The pings lost are logged (docs/benchmarks.md).
 func rotateEdgeKey(t *testing.T, ctx context.Context, a, b *kube.Cluster, ns, a1 string) {
-	const count = 100 // 10 s at 100 ms
-	type result struct {
-		out string
-		err error
-	}
-	pinged := make(chan result, 1)
-	go func() {
-		out, err := b.Exec(ctx, ns, "b1", "ping", "-i", "0.1", "-c", strconv.Itoa(count), "-W", "1", "-I", "net1", a1)
-		pinged <- result{out, err}
-	}()
-	time.Sleep(2 * time.Second)
-	start := time.Now()
-	key, err := a.Kubectl(ctx, "", "exec", "-n", "switchboard-system", "ds/switchboard-edge", "--", "switchboard-edge", "rotate-key")
-	if err != nil {
-		t.Fatalf("switchboard-edge rotate-key: %v\n%s", err, key)
-	}
-	key = strings.TrimSpace(key)
-	t.Logf("a's edge rotated its key to %s in %s", key, time.Since(start).Round(time.Millisecond))
-	r := <-pinged
-	m := pingStats.FindStringSubmatch(r.out)
-	if m == nil {
-		t.Fatalf("b1 ping: %v\n%s", r.err, r.out)
-	}
-	sent, got := atoi(t, m[1]), atoi(t, m[2])
-	t.Logf("during the rotation: %d pings sent every 100 ms, %d answered, %d lost", sent, got, sent-got)
+	r := pingThroughRotation(t, ctx, a, b, ns, "b1", a1, 100*time.Millisecond, 100) // 10 s
+	t.Logf("a's edge rotated its key to %s in %s", r.key, r.took.Round(time.Millisecond))
+	t.Logf("during the rotation: %d pings sent every 100 ms, %d answered, %d lost", r.sent, r.sent-r.lost, r.lost)
 	if d := waitPing(t, ctx, b, ns, "b1", a1, 60*time.Second); d > 0 {
 		t.Logf("b1 -> a1 answered %s after the ping run", d.Round(time.Millisecond))
 	}
 	logs, err := a.Kubectl(ctx, "", "logs", "-n", "switchboard-system", "ds/switchboard-edge")
-	if err == nil && !strings.Contains(logs, fmt.Sprintf(`"publicKey":%q`, key)) {
-		t.Errorf("a's edge log does not show the new key %s registered", key)
+	if err == nil && !strings.Contains(logs, fmt.Sprintf(`"publicKey":%q`, r.key)) {
+		t.Errorf("a's edge log does not show the new key %s registered", r.key)
 	}
 }
 
-func atoi(t *testing.T, s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		t.Fatal(err)
+// rotation is what pingThroughRotation saw.
+type rotation struct {
+	key        string        // the rotated edge's new public key
+	took       time.Duration // how long the rotate-key command took
+	sent, lost int           // pings sent during the run, and not answered
+}
+
+// pingThroughRotation sends count pings, one per interval, from pod (in
+// cluster from) to dst over net1 and, 2 s into the run, rotates the
+// WireGuard key of rotated's edge by command
+// (switchboard-edge rotate-key); it returns once the ping run ends.
+func pingThroughRotation(tb testing.TB, ctx context.Context, rotated, from *kube.Cluster, ns, pod, dst string, interval time.Duration, count int) rotation {
+	tb.Helper()
+	type result struct {
+		sent, lost int
+		err        error
 	}
-	return n
+	pinged := make(chan result, 1)
+	go func() {
+		var r result
+		r.sent, r.lost, r.err = pingRun(ctx, from, ns, pod, dst, interval, count)
+		pinged <- r
+	}()
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	key, err := rotated.Kubectl(ctx, "", "exec", "-n", "switchboard-system", "ds/switchboard-edge", "--", "switchboard-edge", "rotate-key")
+	if err != nil {
+		<-pinged
+		tb.Fatalf("switchboard-edge rotate-key: %v\n%s", err, key)
+	}
+	r := rotation{key: strings.TrimSpace(key), took: time.Since(start)}
+	p := <-pinged
+	if p.err != nil {
+		tb.Fatal(p.err)
+	}
+	r.sent, r.lost = p.sent, p.lost
+	return r
+}
+
+// pingRun sends count pings, one per interval, from pod (in cluster k) to
+// dst over net1, and returns how many it sent and how many were not
+// answered; an error when ping's summary is missing.
+func pingRun(ctx context.Context, k *kube.Cluster, ns, pod, dst string, interval time.Duration, count int) (sent, lost int, err error) {
+	out, err := k.Exec(ctx, ns, pod, "ping", "-i", strconv.FormatFloat(interval.Seconds(), 'f', -1, 64),
+		"-c", strconv.Itoa(count), "-W", "1", "-I", "net1", dst)
+	m := pingStats.FindStringSubmatch(out)
+	if m == nil {
+		return 0, 0, fmt.Errorf("%s: ping %s: no summary: %v\n%s", pod, dst, err, out)
+	}
+	sent, _ = strconv.Atoi(m[1])
+	got, _ := strconv.Atoi(m[2])
+	return sent, sent - got, nil
 }
 
 // wanInjection sends, from a host on the WAN that is no peer edge (the
