@@ -64,9 +64,17 @@ func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs 
 
 	done = p.step("restore host sysctls and remove lab files")
 	var fileErrs []error
-	for _, d := range slices.Backward(r.Dirs) {
-		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-			fileErrs = append(fileErrs, fmt.Errorf("remove %s (created by the lab): %w", d, err))
+	// The directories the lab made are mount points that every lab's
+	// nodes bind-mount over; removing one unmounts it in every namespace,
+	// which would pull /opt/cni or /var/log/containers out from under
+	// another lab's nodes. While another lab is up they stay (empty).
+	if others := otherLabs(dir); len(others) > 0 {
+		p.printf("keeping the mount points %v: lab(s) %v still use them", r.Dirs, others)
+	} else {
+		for _, d := range slices.Backward(r.Dirs) {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				fileErrs = append(fileErrs, fmt.Errorf("remove %s (created by the lab): %w", d, err))
+			}
 		}
 	}
 	fileErrs = append(fileErrs, writeSysctls(r.Sysctls))
@@ -104,4 +112,24 @@ func removeLabDir(dir string, keepLogs bool) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// otherLabs returns the names of the labs other than the one in dir that
+// have state under the default labs directory: labs that are up.
+func otherLabs(dir string) []string {
+	entries, err := os.ReadDir(filepath.Dir(DefaultDir("x")))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		d := filepath.Join(filepath.Dir(DefaultDir("x")), e.Name())
+		if d == filepath.Clean(dir) {
+			continue
+		}
+		if _, err := os.Stat(statePath(d)); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
