@@ -68,7 +68,7 @@ func teardown(ctx context.Context, dir string, st *State, p *progress, keepLogs 
 	// nodes bind-mount over; removing one unmounts it in every namespace,
 	// which would pull /opt/cni or /var/log/containers out from under
 	// another lab's nodes. While another lab is up they stay (empty).
-	if others := otherLabs(dir); len(others) > 0 {
+	if others := otherLabs(dir); len(others) > 0 && len(r.Dirs) > 0 {
 		p.printf("keeping the mount points %v: lab(s) %v still use them", r.Dirs, others)
 	} else {
 		for _, d := range slices.Backward(r.Dirs) {
