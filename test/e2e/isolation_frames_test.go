@@ -16,6 +16,7 @@ import (
 
 	"switchboard/internal/lab"
 	"switchboard/internal/lab/kube"
+	"switchboard/internal/netdev/devname"
 )
 
 // rawKinds are the kinds of "netcheck frames", in the order of the log.
@@ -30,7 +31,8 @@ var rawKinds = []string{"broadcast", "arp", "nd", "spoof"}
 // reach red's other pods (broadcast and spoof across nodes to pod2; ARP and
 // ND to pod3 on pod1's node, since the VXLAN device's proxy keeps them from
 // crossing nodes), and blue's broadcasts reach blue's other pod (blue's
-// senders work).
+// senders work). Then, with red's and blue's bridges on node1 linked by
+// hand, blue's frames of every kind do reach red (the test sees a leak).
 func TestRawFrameIsolation(t *testing.T) {
 	ctx := testContext(t, 8*time.Minute)
 	k := cluster(t, "a")
@@ -56,56 +58,66 @@ func TestRawFrameIsolation(t *testing.T) {
 		t.Logf("%s: net1 %s %s", p, ifs[p].ip, ifs[p].mac)
 	}
 
-	senders := []string{"blue1", "blue2", "pod1"}
-	marks := map[string]map[string]string{} // sender → kind → marker
-	var all []string
-	for _, s := range senders {
-		marks[s] = map[string]string{}
-		for _, kind := range rawKinds {
-			marks[s][kind] = marker(t, s+"-"+kind)
-			all = append(all, marks[s][kind])
-		}
-	}
 	// Blue aims at every red pod; spoofed frames claim the MAC of a red
-	// pod on the other node, as if they came through the tunnel.
+	// pod on the other node, as if they came through the tunnel. The
+	// control, red pod1, aims at pod2 with its own MAC.
 	spoofAs := map[string]string{"pod1": "pod2", "pod2": "pod1", "pod3": "pod2"}
-	bursts := func(s string, targets []string, ownMAC bool) [][]string {
-		m := marks[s]
-		b := [][]string{{"--kind", "broadcast", "--marker", m["broadcast"]}}
+	bursts := func(s string, mk map[string]string) [][]string {
+		b := [][]string{{"--kind", "broadcast", "--marker", mk["broadcast"]}}
+		targets := red
+		if s == "pod1" {
+			targets = []string{"pod2"}
+		}
 		for _, r := range targets {
 			src := ifs[spoofAs[r]].mac.String()
-			if ownMAC {
+			if s == "pod1" {
 				src = ifs[s].mac.String()
 			}
 			b = append(b,
-				[]string{"--kind", "arp", "--marker", m["arp"], "--target", ifs[r].ip.String()},
-				[]string{"--kind", "nd", "--marker", m["nd"], "--target", linkLocal(ifs[r].mac).String()},
-				[]string{"--kind", "spoof", "--marker", m["spoof"], "--src-mac", src, "--dst-mac", ifs[r].mac.String()})
+				[]string{"--kind", "arp", "--marker", mk["arp"], "--target", ifs[r].ip.String()},
+				[]string{"--kind", "nd", "--marker", mk["nd"], "--target", linkLocal(ifs[r].mac).String()},
+				[]string{"--kind", "spoof", "--marker", mk["spoof"], "--src-mac", src, "--dst-mac", ifs[r].mac.String()})
 		}
 		return b
 	}
-
-	counters := map[string]*counting{}
-	for p := range ifs {
-		counters[p] = countFrames(t, ctx, k, ns, p, all, 30*time.Second)
-	}
-	sendRaw(t, ctx, k, ns, "blue1", bursts("blue1", red, false))
-	sendRaw(t, ctx, k, ns, "blue2", bursts("blue2", red, false))
-	sendRaw(t, ctx, k, ns, "pod1", bursts("pod1", []string{"pod2"}, true)) // the control, after the attacks
-	got := map[string]map[string]int{}
-	for p, c := range counters {
-		got[p] = c.result(t)
-	}
-	for _, p := range slices.Sorted(maps.Keys(got)) {
-		var line []string
+	// round has each sender, in turn, send every kind, and returns what
+	// each pod received: pod → sender → kind → count.
+	round := func(name string, senders ...string) map[string]map[string]map[string]int {
+		t.Helper()
+		marks := map[string]map[string]string{} // sender → kind → marker
+		var all []string
 		for _, s := range senders {
+			marks[s] = map[string]string{}
 			for _, kind := range rawKinds {
-				line = append(line, fmt.Sprintf("%s-%s=%d", s, kind, got[p][marks[s][kind]]))
+				marks[s][kind] = marker(t, name+"-"+s+"-"+kind)
+				all = append(all, marks[s][kind])
 			}
 		}
-		t.Logf("received in %s: %s", p, strings.Join(line, " "))
+		counters := map[string]*counting{}
+		for p := range ifs {
+			counters[p] = countFrames(t, ctx, k, ns, p, all, 30*time.Second)
+		}
+		for _, s := range senders {
+			sendRaw(t, ctx, k, ns, s, bursts(s, marks[s]))
+		}
+		got := map[string]map[string]map[string]int{}
+		for _, p := range slices.Sorted(maps.Keys(counters)) {
+			counts := counters[p].result(t)
+			got[p] = map[string]map[string]int{}
+			var line []string
+			for _, s := range senders {
+				got[p][s] = map[string]int{}
+				for _, kind := range rawKinds {
+					got[p][s][kind] = counts[marks[s][kind]]
+					line = append(line, fmt.Sprintf("%s-%s=%d", s, kind, counts[marks[s][kind]]))
+				}
+			}
+			t.Logf("%s: received in %s: %s", name, p, strings.Join(line, " "))
+		}
+		return got
 	}
 
+	got := round("isolated", "blue1", "blue2", "pod1") // the control after the attacks
 	for _, c := range []struct {
 		pod, sender, kind string
 	}{
@@ -113,7 +125,7 @@ func TestRawFrameIsolation(t *testing.T) {
 		{"pod3", "pod1", "broadcast"}, {"pod3", "pod1", "arp"}, {"pod3", "pod1", "nd"},
 		{"blue2", "blue1", "broadcast"}, {"blue1", "blue2", "broadcast"},
 	} {
-		if n := got[c.pod][marks[c.sender][c.kind]]; n != injected {
+		if n := got[c.pod][c.sender][c.kind]; n != injected {
 			t.Errorf("control: %s received %d of %d %s frames from %s of its own network; want all: the probe does not work",
 				c.pod, n, injected, c.kind, c.sender)
 		}
@@ -124,10 +136,42 @@ func TestRawFrameIsolation(t *testing.T) {
 	for _, r := range red {
 		for _, s := range []string{"blue1", "blue2"} {
 			for _, kind := range rawKinds {
-				if n := got[r][marks[s][kind]]; n != 0 {
+				if n := got[r][s][kind]; n != 0 {
 					t.Errorf("red %s received %d %s frames sent raw by %s of network blue; want 0", r, n, kind, s)
 				}
 			}
+		}
+	}
+
+	// With a hole made by hand (a veth between red's and blue's bridges on
+	// node1), blue1's frames of every kind get into red: the test sees a
+	// leak where there is one.
+	bridge := func(network string) string {
+		out, err := k.Kubectl(ctx, "", "get", "network", "-n", ns, network, "-o", "jsonpath={.status.vni}")
+		vni, perr := strconv.ParseUint(strings.TrimSpace(out), 10, 32)
+		if err != nil || perr != nil {
+			t.Fatalf("%s's VNI: %q, %v", network, out, err)
+		}
+		return devname.Numbered(devname.PrefixBridge, uint32(vni))
+	}
+	redBr, blueBr := bridge("red"), bridge("blue")
+	t.Cleanup(func() {
+		if cmd, err := handle.ExecCmd(context.Background(), nodes[0].Name, "ip", "link", "del", "sbrwhr"); err == nil {
+			_ = cmd.Run()
+		}
+	})
+	onNodeOK(t, ctx, nodes[0], "ip", "link", "add", "sbrwhr", "type", "veth", "peer", "name", "sbrwhb")
+	onNodeOK(t, ctx, nodes[0], "ip", "link", "set", "sbrwhr", "master", redBr, "up")
+	onNodeOK(t, ctx, nodes[0], "ip", "link", "set", "sbrwhb", "master", blueBr, "up")
+	got = round("hole", "blue1")
+	onNodeOK(t, ctx, nodes[0], "ip", "link", "del", "sbrwhr")
+	for _, kind := range rawKinds {
+		n := 0
+		for _, r := range red {
+			n += got[r]["blue1"][kind]
+		}
+		if n == 0 {
+			t.Errorf("with red's and blue's bridges linked on node1, red received none of blue1's %s frames: the test cannot see a leak", kind)
 		}
 	}
 }
