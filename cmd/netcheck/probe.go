@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,36 +74,95 @@ func runVXLAN(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-const framesSynopsis = "frames --iface IF --marker M [--count 10] [--gap 10ms]"
+const framesSynopsis = "frames --iface IF --marker M [--kind broadcast|arp|nd|spoof] [--target ADDR] [--src-mac MAC] [--dst-mac MAC] [--count 10] [--gap 10ms]"
 
-const framesDescription = `Send --count broadcast probe frames with marker M out of interface IF,
-raw, from its own MAC address. "netcheck count" elsewhere counts those
-that arrive.`
+const framesDescription = `Send --count probe frames with marker M out of interface IF, raw.
+"netcheck count" elsewhere counts those that arrive. --kind:
+  broadcast  a broadcast of EtherType 0x88b5 from IF's MAC (the default)
+  arp        an ARP request from IF's MAC and IPv4 address asking who has
+             --target (IPv4), the marker in the padding
+  nd         an IPv6 neighbour solicitation for --target (IPv6) to its
+             solicited-node multicast address, from IF's MAC and IPv6
+             address, the marker in an experimental option
+  spoof      a unicast frame of EtherType 0x88b5 from --src-mac (default
+             IF's MAC) to --dst-mac`
 
 func runFrames(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(framesSynopsis, framesDescription, stderr)
 	iface := fs.String("iface", "", "interface to send on (required)")
 	marker := fs.String("marker", "", "marker the probe frames carry (required)")
+	kind := fs.String("kind", string(netcheck.KindBroadcast), "kind of frame: broadcast, arp, nd or spoof")
+	target := fs.String("target", "", fmt.Sprintf("address an arp or nd probe asks for (default %s or %s)", netcheck.DefaultARPTarget, netcheck.DefaultNDTarget))
+	srcMAC := fs.String("src-mac", "", "source MAC of a spoof probe (default: IF's)")
+	dstMAC := fs.String("dst-mac", "", "destination MAC of a spoof probe (required for spoof)")
 	count := fs.Int("count", 10, "frames to send")
 	gap := fs.Duration("gap", 10*time.Millisecond, "pause between two frames")
 	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	if *iface == "" || *marker == "" {
-		fmt.Fprintln(stderr, "netcheck frames: give --iface and --marker")
+	spec, err := frameSpec(*kind, *marker, *target, *srcMAC, *dstMAC)
+	if err == nil && *iface == "" {
+		err = errors.New("give --iface")
+	}
+	if err == nil {
+		// Build once from a stand-in sender, so that a bad flag is a
+		// usage error before any interface is looked up.
+		_, err = spec.Frame(netcheck.Sender{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "netcheck frames: %v\n", err)
 		fs.Usage()
 		return errUsage
 	}
-	if err := netcheck.SendFrames(ctx, *iface, *marker, *count, *gap); err != nil {
+	if err := netcheck.SendFrames(ctx, *iface, spec, *count, *gap); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sent %d frames on %s\n", *count, *iface)
+	fmt.Fprintf(stdout, "sent %d %s frames on %s\n", *count, spec.Kind, *iface)
 	return nil
+}
+
+// frameSpec reads the frames command's flags into a FrameSpec.
+func frameSpec(kind, marker, target, srcMAC, dstMAC string) (netcheck.FrameSpec, error) {
+	spec := netcheck.FrameSpec{Kind: netcheck.FrameKind(kind), Marker: marker}
+	if !slices.Contains(netcheck.FrameKinds, spec.Kind) {
+		return spec, fmt.Errorf("--kind %q: want one of %v", kind, netcheck.FrameKinds)
+	}
+	if marker == "" {
+		return spec, errors.New("give --marker")
+	}
+	if target != "" {
+		if spec.Kind != netcheck.KindARP && spec.Kind != netcheck.KindND {
+			return spec, fmt.Errorf("--target is for --kind arp or nd, not %s", kind)
+		}
+		a, err := netip.ParseAddr(target)
+		if err != nil {
+			return spec, fmt.Errorf("--target %q: not an IP address", target)
+		}
+		spec.Target = a
+	}
+	if (srcMAC != "" || dstMAC != "") && spec.Kind != netcheck.KindSpoof {
+		return spec, fmt.Errorf("--src-mac and --dst-mac are for --kind spoof, not %s", kind)
+	}
+	for _, m := range []struct {
+		flag, val string
+		to        *net.HardwareAddr
+	}{{"--src-mac", srcMAC, &spec.SrcMAC}, {"--dst-mac", dstMAC, &spec.DstMAC}} {
+		if m.val == "" {
+			continue
+		}
+		hw, err := net.ParseMAC(m.val)
+		if err != nil || len(hw) != 6 {
+			return spec, fmt.Errorf("%s %q: want an Ethernet MAC such as 02:00:00:00:00:01", m.flag, m.val)
+		}
+		*m.to = hw
+	}
+	return spec, nil
 }
 
 const countSynopsis = "count --iface IF --marker M[,M...] [--for 10s]"
 
-const countDescription = `Count the probe frames with each marker M that arrive on interface IF
+const countDescription = `Count the probe frames (of any kind "frames" sends, or inside "vxlan"
+datagrams once decapsulated) with each marker M that arrive on interface IF
 during --for (frames the interface sends are not counted). Writes
 "listening on IF" to stderr once it listens, then one line "M COUNT" per
 marker to stdout. Exits 1 if it lost frames for want of buffer space (the

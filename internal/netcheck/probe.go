@@ -15,11 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Probe frames test who can put frames into a network: a broadcast
-// Ethernet frame of a local experimental EtherType, carrying a marker that
-// names the test, sent raw on an interface (SendFrames) or inside a VXLAN
-// datagram to a node's VXLAN port (SendVXLAN), and counted where it
-// arrives (CountFrames), so that no other traffic is ever counted.
+// Probe frames test who can put frames into a network: Ethernet frames
+// carrying a marker that names the test, sent raw on an interface
+// (SendFrames: a broadcast of a local experimental EtherType, or one of the
+// other kinds in frames.go) or inside a VXLAN datagram to a node's VXLAN
+// port (SendVXLAN), and counted where they arrive (CountFrames) by their
+// marker, so that no other traffic is ever counted.
 
 // ProbeEtherType is the EtherType of probe frames: IEEE 802 Local
 // Experimental EtherType 1, which no protocol stack answers.
@@ -28,24 +29,28 @@ const ProbeEtherType = 0x88B5
 // probeMagic starts a probe frame's payload, before its marker.
 const probeMagic = "switchboard-probe "
 
+var broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
 // ProbeFrame returns a broadcast Ethernet frame from src whose payload is
 // the probe magic, the marker and a newline (a link may pad the frame).
 func ProbeFrame(src net.HardwareAddr, marker string) []byte {
-	f := make([]byte, 0, 14+len(probeMagic)+len(marker)+1)
-	f = append(f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	f = append(f, src...)
-	f = binary.BigEndian.AppendUint16(f, ProbeEtherType)
-	f = append(f, probeMagic...)
-	f = append(f, marker...)
-	return append(f, '\n')
+	return probeFrame(broadcastMAC, src, marker)
 }
 
-// probeMarker returns the marker of a probe frame.
+// probeFrame returns a probe frame of ProbeEtherType from src to dst.
+func probeFrame(dst, src net.HardwareAddr, marker string) []byte {
+	pl := probePayload(marker)
+	return append(ethHeader(dst, src, ProbeEtherType, len(pl)), pl...)
+}
+
+// probeMarker returns the marker of a probe frame of any kind: what
+// follows the first probe magic after the Ethernet header, up to a
+// newline.
 func probeMarker(frame []byte) (string, bool) {
-	if len(frame) < 14 || binary.BigEndian.Uint16(frame[12:]) != ProbeEtherType {
+	if len(frame) < 14 {
 		return "", false
 	}
-	rest, ok := bytes.CutPrefix(frame[14:], []byte(probeMagic))
+	_, rest, ok := bytes.Cut(frame[14:], []byte(probeMagic))
 	if !ok {
 		return "", false
 	}
@@ -101,21 +106,37 @@ func SendVXLAN(ctx context.Context, src netip.Addr, dst netip.AddrPort, vni uint
 	})
 }
 
-// SendFrames sends count probe frames with marker out of the interface
-// ifName, raw, from the interface's own MAC address, one every gap.
-func SendFrames(ctx context.Context, ifName, marker string, count int, gap time.Duration) error {
+// SendFrames sends count probe frames as spec says out of the interface
+// ifName, raw, one every gap; the interface's MAC and addresses are the
+// frames' sender's (see FrameSpec.Frame).
+func SendFrames(ctx context.Context, ifName string, spec FrameSpec, count int, gap time.Duration) error {
 	ifi, err := net.InterfaceByName(ifName)
 	if err != nil {
 		return fmt.Errorf("find interface %q: %w", ifName, err)
+	}
+	from := Sender{MAC: ifi.HardwareAddr}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return fmt.Errorf("read addresses of %q: %w", ifName, err)
+	}
+	for _, a := range addrs {
+		if p, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(p.IP); ok {
+				from.Addrs = append(from.Addrs, ip.Unmap())
+			}
+		}
+	}
+	f, err := spec.Frame(from)
+	if err != nil {
+		return err
 	}
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open packet socket: %w", err)
 	}
 	defer unix.Close(fd)
-	to := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(ProbeEtherType), Halen: 6}
-	copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	f := ProbeFrame(ifi.HardwareAddr, marker)
+	to := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(binary.BigEndian.Uint16(f[12:])), Halen: 6}
+	copy(to.Addr[:], f[:6])
 	return repeat(ctx, count, gap, func() error {
 		if err := unix.Sendto(fd, f, 0, to); err != nil {
 			return fmt.Errorf("send frame on %s: %w", ifName, err)
@@ -165,9 +186,9 @@ func ListenFrames(ifName string) (*FrameCounter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find interface %q: %w", ifName, err)
 	}
-	// Bound to one EtherType (not ETH_P_ALL), a packet socket sees only
-	// what arrives on the interface.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(ProbeEtherType)))
+	// ETH_P_ALL: probes of every kind (ARP, IPv6, the probe EtherType).
+	// Such a socket also sees what the interface sends; Run skips it.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL)))
 	if err != nil {
 		return nil, fmt.Errorf("open packet socket: %w", err)
 	}
@@ -176,7 +197,7 @@ func ListenFrames(ifName string) (*FrameCounter, error) {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, counterBuffer) != nil {
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, counterBuffer)
 	}
-	err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ProbeEtherType), Ifindex: ifi.Index})
+	err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index})
 	if err == nil {
 		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100_000})
 	}

@@ -48,24 +48,10 @@ func TestSendAndCountFrames(t *testing.T) {
 	env := netnstest.NewPrefixed(t, "sbfw")
 	a, b := env.NS("a"), env.NS("b")
 	netnstest.Veth(t, netnstest.End{NS: a, Name: "p0"}, netnstest.End{NS: b, Name: "p0"})
-	listen := func(ns *netnstest.NS) *FrameCounter {
-		var c *FrameCounter
-		if err := ns.Do(func() (err error) { c, err = ListenFrames("p0"); return err }); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- c.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		})
-		return c
-	}
-	ca, cb := listen(a), listen(b)
-	if err := a.Do(func() error { return SendFrames(context.Background(), "p0", "m", 5, time.Millisecond) }); err != nil {
+	ca, cb := listenIn(t, a, "p0"), listenIn(t, b, "p0")
+	if err := a.Do(func() error {
+		return SendFrames(context.Background(), "p0", FrameSpec{Marker: "m"}, 5, time.Millisecond)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
