@@ -107,39 +107,43 @@ func (e *Edge) Set(cfg Config) error {
 		return fmt.Errorf("set edge: %w", err)
 	}
 
-	var errs []error
-	keep := map[uint32]bool{}
-	plans := map[uint32]linkPlan{}
-	planErr := map[uint32]error{}
+	type planned struct {
+		l   Link
+		p   linkPlan
+		err error
+	}
+	var links []planned
 	var remotes []tunnel.Remote
 	for _, l := range sortedLinks(cfg.Links) {
 		p, err := plan(l, cfg.WANDevice, wan.Attrs().MTU, tun.Overhead(), cfg.WANLocal)
-		plans[l.ID], planErr[l.ID] = p, err
+		links = append(links, planned{l, p, err})
 		if err == nil {
 			remotes = append(remotes, p.port.Remotes...)
 		}
 	}
 	// The tunnel reaches every remote edge before any port uses it; if it
 	// cannot, no link converges, and the ports already there are left alone.
+	var errs []error
 	connErr := tun.Connect(remotes)
-	if connErr != nil && len(cfg.Links) == 0 {
+	if connErr != nil && len(links) == 0 {
 		errs = append(errs, fmt.Errorf("connect the tunnel: %w", connErr))
 	}
+	keep := map[uint32]bool{}
 	e.want = nil
-	for _, l := range sortedLinks(cfg.Links) {
-		keep[l.ID] = true
-		p, err := plans[l.ID], planErr[l.ID]
+	for _, x := range links {
+		keep[x.l.ID] = true
+		err := x.err
 		switch {
 		case err == nil && connErr != nil:
 			err = fmt.Errorf("tunnel not connected: %w", connErr)
 		case err == nil:
-			err = e.ensureLink(tun, p)
+			err = e.ensureLink(tun, x.p)
 		}
 		if err != nil {
-			e.log.Info("link not converged", "vni", l.ID, "err", err)
-			errs = append(errs, &LinkError{ID: l.ID, Err: err})
+			e.log.Info("link not converged", "vni", x.l.ID, "err", err)
+			errs = append(errs, &LinkError{ID: x.l.ID, Err: err})
 		}
-		e.want = append(e.want, linkWant{id: l.ID, cable: l.Cable, mtu: p.mtu, peers: len(p.port.Remotes), err: err})
+		e.want = append(e.want, linkWant{id: x.l.ID, cable: x.l.Cable, mtu: x.p.mtu, peers: len(x.p.port.Remotes), err: err})
 	}
 	if err := e.removeStale(tun, keep); err != nil {
 		errs = append(errs, err)
