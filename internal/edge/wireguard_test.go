@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"net"
-	"net/netip"
 	"testing"
-	"time"
+
+	"switchboard/internal/netnstest"
 )
 
 // TestWireGuardTraffic: with the edges tunnelling inside WireGuard, pods
@@ -38,7 +36,7 @@ func TestWireGuardTraffic(t *testing.T) {
 	needle := []byte("SWITCHBOARD-PLAINTEXT-" + hex.EncodeToString(marker))
 	payload := bytes.Repeat(append(needle, ' '), (2<<20)/(len(needle)+1))
 	inner, wan := a1.ns.CaptureFrames(t, "net1"), w.a.gw.CaptureFrames(t, "wan0")
-	podTransfer(t, a1, b1, payload)
+	netnstest.Transfer(t, a1.ns, b1.ns, b1.ip, payload)
 	innerFrames, wanFrames := inner.Stop(), wan.Stop()
 	hits := func(frames [][]byte) (n, bytesSeen, vxlan int) {
 		for _, f := range frames {
@@ -70,48 +68,5 @@ func TestWireGuardTraffic(t *testing.T) {
 	}
 	if wvx != 0 {
 		t.Errorf("%d VXLAN datagrams on the WAN: the links must cross it inside WireGuard only", wvx)
-	}
-}
-
-// podTransfer sends payload over TCP from pod a to pod b and checks that
-// it arrived whole.
-func podTransfer(t *testing.T, a, b *pod, payload []byte) {
-	t.Helper()
-	var ln net.Listener
-	if err := b.ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp", net.JoinHostPort(b.ip.String(), "7000"))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-		b, _ := io.ReadAll(c)
-		got <- b
-	}()
-	err := a.ns.Do(func() error {
-		d := net.Dialer{Timeout: 10 * time.Second}
-		c, err := d.Dial("tcp", netip.AddrPortFrom(b.ip, 7000).String())
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(60 * time.Second))
-		_, err = c.Write(payload)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("send %d bytes %s -> %s: %v", len(payload), a.ip, b.ip, err)
-	}
-	if r := <-got; !bytes.Equal(r, payload) {
-		t.Fatalf("%s received %d of %d bytes, or other bytes", b.ip, len(r), len(payload))
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"net"
 	"net/netip"
 	"testing"
 
@@ -57,13 +55,13 @@ func TestWANCarriesNoPlaintext(t *testing.T) {
 		return hits, total
 	}
 	bare := a.ns.CaptureFrames(t, "sbwgb")
-	transfer(t, a, b, b.wan["a"], payload)
+	netnstest.Transfer(t, a.ns, b.ns, b.wan["a"], payload)
 	if h, _ := count(bare.Stop()); h == 0 {
 		t.Fatal("the WAN capture did not see the payload sent in plaintext over the bare WAN: it proves nothing")
 	}
 
 	inner, wan := a.ns.CaptureFrames(t, testDev), a.ns.CaptureFrames(t, "sbwgb")
-	transfer(t, a, b, b.addr(t), payload)
+	netnstest.Transfer(t, a.ns, b.ns, b.addr(t), payload)
 	innerFrames, wanFrames := inner.Stop(), wan.Stop()
 	ih, itotal := count(innerFrames)
 	wh, wtotal := count(wanFrames)
@@ -79,46 +77,5 @@ func TestWANCarriesNoPlaintext(t *testing.T) {
 	}
 	if wh != 0 {
 		t.Fatalf("%d frames on the WAN carry the payload in plaintext", wh)
-	}
-}
-
-// transfer sends payload over TCP from a to b's address dst and checks
-// that it arrived whole.
-func transfer(t testing.TB, a, b *gateway, dst netip.Addr, payload []byte) {
-	t.Helper()
-	var ln net.Listener
-	err := b.ns.Do(func() (err error) {
-		ln, err = net.Listen("tcp", net.JoinHostPort(dst.String(), "7000"))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer c.Close()
-		buf, _ := io.ReadAll(c)
-		got <- buf
-	}()
-	var c net.Conn
-	err = a.ns.Do(func() (err error) {
-		c, err = net.Dial("tcp", net.JoinHostPort(dst.String(), "7000"))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write(payload); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	if buf := <-got; !bytes.Equal(buf, payload) {
-		t.Fatalf("b received %d bytes, want the %d sent", len(buf), len(payload))
 	}
 }

@@ -25,6 +25,20 @@ import (
 // node running VXLAN-GPE needs WAN.Port set to another.
 const DefaultPort = 4790
 
+// withDefaults checks that w.Local is a unicast address, unmaps it, and
+// fills in port when w.Port is 0.
+func (w WAN) withDefaults(port uint16) (WAN, error) {
+	local := w.Local.Unmap()
+	if !local.IsValid() || local.IsUnspecified() || local.IsMulticast() || local.Zone() != "" {
+		return w, fmt.Errorf("WAN address %q is not a unicast address", w.Local)
+	}
+	w.Local = local
+	if w.Port == 0 {
+		w.Port = port
+	}
+	return w, nil
+}
+
 // WAN is where the tunnel ports send from.
 type WAN struct {
 	Device string     // the interface that holds Local
@@ -54,13 +68,9 @@ func NewVXLAN(h *netlink.Handle, wan WAN, log *slog.Logger) (*VXLAN, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	local := wan.Local.Unmap()
-	if !local.IsValid() || local.IsUnspecified() || local.IsMulticast() || local.Zone() != "" {
-		return nil, fmt.Errorf("WAN address %q is not a unicast address", wan.Local)
-	}
-	wan.Local = local
-	if wan.Port == 0 {
-		wan.Port = DefaultPort
+	wan, err := wan.withDefaults(DefaultPort)
+	if err != nil {
+		return nil, err
 	}
 	l, err := h.LinkByName(wan.Device)
 	if err != nil {

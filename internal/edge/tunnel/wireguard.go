@@ -62,13 +62,9 @@ func NewWireGuard(h *netlink.Handle, wan WAN, o WireGuardOptions, log *slog.Logg
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	local := wan.Local.Unmap()
-	if !local.IsValid() || local.IsUnspecified() || local.IsMulticast() || local.Zone() != "" {
-		return nil, fmt.Errorf("WAN address %q is not a unicast address", wan.Local)
-	}
-	wan.Local = local
-	if wan.Port == 0 {
-		wan.Port = DefaultWireGuardPort
+	wan, err := wan.withDefaults(DefaultWireGuardPort)
+	if err != nil {
+		return nil, err
 	}
 	if o.Device == nil || o.Name == "" || o.KeyFile == "" {
 		return nil, fmt.Errorf("WireGuard tunnel needs a device, an interface name and a key file")
