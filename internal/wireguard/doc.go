@@ -27,6 +27,17 @@
 // the kernel first and falls back when the kernel does not know the device
 // type (see choose).
 //
+// Speed of the embedded device: wireguard-go reads its TUN device with the
+// kernel's segmentation offloads, so a TCP stream through the tunnel comes
+// up as 64 KiB packets, one read for ~45 wire packets. The edge does not
+// send TCP through the tunnel but VXLAN (its inter-cluster ports), which
+// wireguard-go's own device gets one frame per read. Where the kernel has
+// the UDP tunnel offload for TUN devices (Linux 6.17 and later), the
+// engine asks for it too (offload.go) and cuts those large VXLAN packets
+// itself (segment.go), lengths, sequence numbers and checksums included;
+// older kernels keep wireguard-go's device as it is. Figures in
+// docs/benchmarks.md ("Encryption between gateways").
+//
 // Keys: the private key lives in a file that only its owner may read (mode
 // 0600; LoadOrCreateKey makes it on first use and refuses a file that is
 // readable by others or not a key). Rotate writes a new key to the file

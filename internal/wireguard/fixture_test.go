@@ -73,6 +73,17 @@ func (g *gateway) config(t testing.TB, peers ...*gateway) Config {
 	return c
 }
 
+// restart closes g's engine (its device goes) and sets a new one up with
+// the same key and peers.
+func (g *gateway) restart(t testing.TB, peers ...*gateway) {
+	t.Helper()
+	if err := g.eng.Close(); err != nil {
+		t.Fatalf("close engine of %s: %v", g.name, err)
+	}
+	g.eng = New(nil)
+	g.set(t, peers...)
+}
+
 // set converges g's device to have exactly peers.
 func (g *gateway) set(t testing.TB, peers ...*gateway) {
 	t.Helper()
