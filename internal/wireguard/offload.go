@@ -36,9 +36,10 @@ var errNoTunnelOffload = errors.New("the kernel has no UDP tunnel offload for TU
 // device it wraps.
 type offloadTUN struct {
 	tun.Device
-	f     *os.File
-	rbuf  []byte
-	large atomic.Uint64 // large packets read, for tests and diagnostics
+	f      *os.File
+	rbuf   []byte
+	large  atomic.Uint64 // large packets read, for tests and diagnostics
+	merged atomic.Uint64 // large packets written
 }
 
 // withTunnelOffload switches d, a TUN device wireguard-go made with its
@@ -100,16 +101,34 @@ func (t *offloadTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	return split(t.rbuf[vnetTunnelHdrLen:n], h, bufs, sizes, offset)
 }
 
-// Write writes each packet with an empty virtio-net header in front (no
-// offload asked), in one writev each, without copying the packet.
+// Write writes the packets wireguard-go decrypted, consecutive datagrams of
+// one UDP flow (the peer gateway's VXLAN) merged into one large packet
+// (coalesce.go), each in one writev without copying the packets.
 func (t *offloadTUN) Write(bufs [][]byte, offset int) (int, error) {
-	var hdr [vnetTunnelHdrLen]byte
 	sc, err := t.f.SyscallConn()
 	if err != nil {
 		return 0, err
 	}
-	for i, b := range bufs {
-		iov := [][]byte{hdr[:], b[offset:]}
+	var hdr [vnetTunnelHdrLen]byte
+	iov := make([][]byte, 0, 2)
+	for i := 0; i < len(bufs); {
+		p := bufs[i][offset:]
+		j := i + 1
+		clear(hdr[:])
+		iov = append(iov[:0], hdr[:], p)
+		if th, ok := udpHeaderAt(p); ok && j < len(bufs) && checksumOK(p, th, protoUDP) {
+			gsoSize := len(p) - th - 8
+			n := gsoSize
+			for ; j < len(bufs) && coalescible(p, bufs[j][offset:], th, n, gsoSize); j++ {
+				q := bufs[j][offset:]
+				iov = append(iov, q[th+8:])
+				n += len(q) - th - 8
+			}
+			if j > i+1 {
+				mergeHeaders(p, th, n, gsoSize).encode(hdr[:])
+				t.merged.Add(1)
+			}
+		}
 		var werr error
 		if err := sc.Write(func(fd uintptr) bool {
 			_, werr = unix.Writev(int(fd), iov)
@@ -120,6 +139,7 @@ func (t *offloadTUN) Write(bufs [][]byte, offset int) (int, error) {
 		if werr != nil {
 			return i, werr
 		}
+		i = j
 	}
 	return len(bufs), nil
 }

@@ -26,9 +26,10 @@ func vxlanInside(t testing.TB, g, peer *gateway, addr string) {
 	}
 }
 
-// largeReads is how many large packets the embedded device of g has read
-// from the kernel, and whether it asked for the tunnel offload at all.
-func largeReads(t testing.TB, g *gateway) (uint64, bool) {
+// largeIO is how many large packets the embedded device of g has read from
+// the kernel and written to it, and whether it asked for the tunnel offload
+// at all.
+func largeIO(t testing.TB, g *gateway) (read, written uint64, offload bool) {
 	t.Helper()
 	u, ok := g.eng.dev.b.(*userspaceDevice)
 	if !ok {
@@ -36,14 +37,15 @@ func largeReads(t testing.TB, g *gateway) (uint64, bool) {
 	}
 	o, ok := u.tun.(*nsTUN).Device.(*offloadTUN)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	return o.large.Load(), true
+	return o.large.Load(), o.merged.Load(), true
 }
 
-// TCP inside VXLAN inside the tunnel arrives whole both ways, and the
-// sending device reads the pod-side TCP stream as large packets that it
-// cuts itself, not one small packet per read.
+// TCP inside VXLAN inside the tunnel arrives whole both ways; the sending
+// device reads the pod-side TCP stream as large packets that it cuts
+// itself, not one small packet per read, and the receiving one writes the
+// VXLAN datagrams merged into large packets.
 func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 	netnstest.RequireRoot(t)
 	a, b := pair(t)
@@ -60,7 +62,7 @@ func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 	netnstest.Transfer(t, b.ns, a.ns, netip.MustParseAddr("10.99.0.1"), payload)
 
 	for _, g := range []*gateway{a, b} {
-		n, offload := largeReads(t, g)
+		n, merged, offload := largeIO(t, g)
 		if !offload {
 			if kernelAtLeast(t, 6, 17) {
 				t.Fatalf("%s: the device did not ask for the UDP tunnel offload, which this kernel has (Linux 6.17 and later)", g.name)
@@ -70,7 +72,10 @@ func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 		if n == 0 {
 			t.Errorf("%s: the device read no large packet during a 16 MiB transfer inside VXLAN", g.name)
 		}
-		t.Logf("%s: %d large packets read", g.name, n)
+		if merged == 0 {
+			t.Errorf("%s: the device wrote no merged packet during a 16 MiB transfer inside VXLAN", g.name)
+		}
+		t.Logf("%s: %d large packets read, %d written", g.name, n, merged)
 	}
 }
 

@@ -227,16 +227,10 @@ const (
 // fixIP sets the length of the IP packet p (the segment from its IP header
 // on) and, for IPv4, a per-segment identifier and the header checksum.
 func fixIP(p []byte, i int) {
-	be := binary.BigEndian
-	if p[0]>>4 == 6 {
-		be.PutUint16(p[4:], uint16(len(p)-40))
-		return
+	if p[0]>>4 == 4 {
+		binary.BigEndian.PutUint16(p[4:], binary.BigEndian.Uint16(p[4:])+uint16(i))
 	}
-	be.PutUint16(p[2:], uint16(len(p)))
-	be.PutUint16(p[4:], be.Uint16(p[4:])+uint16(i))
-	ihl := int(p[0]&0x0f) * 4
-	p[10], p[11] = 0, 0
-	be.PutUint16(p[10:], ^fold(sum(p[:ihl], 0)))
+	setIPLength(p, len(p))
 }
 
 // setL4Checksum fills the TCP or UDP checksum (at csumOff within the
@@ -245,14 +239,7 @@ func fixIP(p []byte, i int) {
 func setL4Checksum(p []byte, th, csumOff int, proto uint8) {
 	t := p[th:]
 	t[csumOff], t[csumOff+1] = 0, 0
-	var acc uint64
-	if p[0]>>4 == 6 {
-		acc = sum(p[8:40], 0)
-	} else {
-		acc = sum(p[12:20], 0)
-	}
-	acc += uint64(proto) + uint64(len(t))
-	c := ^fold(sum(t, acc))
+	c := ^fold(sum(t, pseudoSum(p, len(t), proto)))
 	if c == 0 && proto == protoUDP {
 		c = 0xffff // UDP: 0 means "no checksum"
 	}
