@@ -13,6 +13,7 @@ import (
 	"switchboard/internal/firewall"
 	"switchboard/internal/firewall/wan"
 	"switchboard/internal/uninstall"
+	"switchboard/internal/wireguard"
 )
 
 // wanAdmission installs the edge's nftables table (package firewall/wan)
@@ -33,14 +34,18 @@ func wanAdmission(o options, log *slog.Logger, api client.Reader) (atExit func()
 		}
 		return func() {}, nil
 	}
-	spec, err := wan.Spec(o.wgInterface, tunnel.DefaultPort)
+	from := []string{o.wgInterface}
+	if inj := wireguard.InjectorName(o.wgInterface); inj != "" {
+		from = append(from, inj)
+	}
+	spec, err := wan.Spec(tunnel.DefaultPort, from...)
 	if err != nil {
 		return nil, err
 	}
 	if err := tbl.Set(spec); err != nil {
 		return nil, fmt.Errorf("install the WAN admission table %s: %w", tbl, err)
 	}
-	log.Info("WAN admission: inner VXLAN only through WireGuard", "table", tbl.String(), "interface", o.wgInterface, "port", tunnel.DefaultPort)
+	log.Info("WAN admission: inner VXLAN only through WireGuard", "table", tbl.String(), "interfaces", from, "port", tunnel.DefaultPort)
 	ds := types.NamespacedName{Namespace: os.Getenv("POD_NAMESPACE"), Name: o.daemonSet}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), uninstall.Timeout)

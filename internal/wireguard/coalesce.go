@@ -10,13 +10,11 @@ import (
 // own device does for the packets it writes.
 //
 // The edge's VXLAN arrives from the peer gateway as one UDP datagram per
-// frame. Consecutive datagrams of one UDP flow (same addresses and ports,
-// same size but for the last) are written as one large UDP packet (USO),
-// one system call for up to ~45 frames; the kernel cuts it again at the
-// VXLAN socket. (Writing them as one large TCP packet inside the tunnel,
-// the reverse of what reads get, would spare the kernel more work, but
-// Linux 6.18 accepts that only from TAP devices: its checks assume an
-// Ethernet header before the outer IP one.)
+// frame. Segments of one TCP stream inside it are merged whole
+// (coalesce_tcp.go); failing that, consecutive datagrams of one UDP flow
+// (same addresses and ports, same size but for the last) are written as
+// one large UDP packet (USO), one system call for up to ~45 frames, which
+// the kernel cuts again at the VXLAN socket.
 
 // udpHeaderAt returns the offset of the UDP header of p if p is an
 // unfragmented IP packet carrying one UDP datagram with a payload, whose
@@ -94,7 +92,7 @@ func mergeHeaders(first []byte, th, n, gsoSize int) vnetHdr {
 	// As for any large packet, the checksum field holds the sum of the
 	// pseudo header, not inverted; the kernel completes each datagram's.
 	be.PutUint16(first[th+6:], fold(pseudoSum(first, total-th, protoUDP)))
-	return vnetHdr{flags: vnetFlagNeedsCsum, gsoType: vnetGSOUDPL4, gsoSize: uint16(gsoSize), csumStart: uint16(th), csumOffset: 6}
+	return vnetHdr{flags: vnetFlagNeedsCsum, gsoType: vnetGSOUDPL4, hdrLen: uint16(th + 8), gsoSize: uint16(gsoSize), csumStart: uint16(th), csumOffset: 6}
 }
 
 // setIPLength sets the length field of the IP header at the start of p to

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 )
@@ -32,56 +34,69 @@ var errNoTunnelOffload = errors.New("the kernel has no UDP tunnel offload for TU
 // packets inside a UDP tunnel (the edge's VXLAN over WireGuard), which
 // wireguard-go's own device does not ask the kernel for. It takes over
 // reading and writing packets, with the longer virtio-net header this
-// needs, and leaves everything else (events, MTU, name, close) to the
-// device it wraps.
+// needs, and leaves everything else (events, MTU, name) to the device it
+// wraps.
 type offloadTUN struct {
 	tun.Device
 	f      *os.File
+	rx     *injector // nil: writes go to the TUN device, without tunnel merges
 	rbuf   []byte
 	large  atomic.Uint64 // large packets read, for tests and diagnostics
 	merged atomic.Uint64 // large packets written
+	tcp    atomic.Uint64 // of which TCP inside the tunnel, through the injector
 }
 
 // withTunnelOffload switches d, a TUN device wireguard-go made with its
-// virtio-net header, to the tunnel offload where the kernel has it (Linux
-// 6.17 and later) and returns the device to use. Where the kernel refuses,
-// d is returned unchanged: it works as before, one read per tunnel packet.
-func withTunnelOffload(d tun.Device) (tun.Device, bool, error) {
+// virtio-net header in namespace ns (h: a netlink handle there), to the
+// tunnel offload where the kernel has it (Linux 6.17 and later), makes its
+// injector, and returns the device to use and what it does, for the log.
+// Where the kernel refuses, d is returned unchanged: it works as before,
+// one read per tunnel packet.
+func withTunnelOffload(d tun.Device, ns netns.NsHandle, h *netlink.Handle, name string, mtu int) (tun.Device, string, error) {
 	if !tunnelOffload {
-		return d, false, nil
+		return d, "off", nil
 	}
-	f := d.File()
-	sc, err := f.SyscallConn()
+	sc, err := d.File().SyscallConn()
 	if err != nil {
-		return nil, false, fmt.Errorf("TUN device: %w", err)
+		return nil, "", fmt.Errorf("TUN device: %w", err)
 	}
 	var ioctlErr error
 	if err := sc.Control(func(fd uintptr) {
-		if unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, tunOffloads) != nil {
-			ioctlErr = errNoTunnelOffload // unknown flags: an older kernel
+		if ioctlErr = setVnet(int(fd)); ioctlErr == nil || errors.Is(ioctlErr, errNoTunnelOffload) {
 			return
 		}
-		if ioctlErr = unix.IoctlSetPointerInt(int(fd), unix.TUNSETVNETLE, 1); ioctlErr == nil {
-			ioctlErr = unix.IoctlSetPointerInt(int(fd), unix.TUNSETVNETHDRSZ, vnetTunnelHdrLen)
+		// Back to what wireguard-go's own reads and writes expect.
+		if err := unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, wggoOffloads); err != nil {
+			ioctlErr = fmt.Errorf("restore the offloads wireguard-go expects: %w", err)
+			return
 		}
-		if ioctlErr != nil {
-			// Back to what wireguard-go's own reads and writes expect.
-			if err := unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, wggoOffloads); err != nil {
-				ioctlErr = fmt.Errorf("restore the offloads wireguard-go expects: %w", err)
-				return
-			}
-			ioctlErr = errNoTunnelOffload
-		}
+		ioctlErr = errNoTunnelOffload
 	}); err != nil {
-		return nil, false, fmt.Errorf("TUN device: %w", err)
+		return nil, "", fmt.Errorf("TUN device: %w", err)
 	}
 	switch {
 	case errors.Is(ioctlErr, errNoTunnelOffload):
-		return d, false, nil
+		return d, "not in this kernel (Linux 6.17 and later)", nil
 	case ioctlErr != nil:
-		return nil, false, fmt.Errorf("TUN device: %w", ioctlErr)
+		return nil, "", fmt.Errorf("TUN device: %w", ioctlErr)
 	}
-	return &offloadTUN{Device: d, f: f, rbuf: make([]byte, vnetTunnelHdrLen+65535)}, true, nil
+	t := &offloadTUN{Device: d, f: d.File(), rbuf: make([]byte, vnetTunnelHdrLen+65535)}
+	inj := InjectorName(name)
+	if inj == "" {
+		return t, "reads only: the name is too long for an injector", nil
+	}
+	if t.rx, err = openInjector(ns, h, inj, mtu); err != nil {
+		return t, fmt.Sprintf("reads only: %v", err), nil
+	}
+	return t, "reads and writes, injector " + inj, nil
+}
+
+// Close closes the injector and then the device.
+func (t *offloadTUN) Close() error {
+	if t.rx != nil {
+		t.rx.f.Close()
+	}
+	return t.Device.Close()
 }
 
 // Read reads one packet from the kernel and returns it cut into wire-sized
@@ -101,45 +116,92 @@ func (t *offloadTUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	return split(t.rbuf[vnetTunnelHdrLen:n], h, bufs, sizes, offset)
 }
 
-// Write writes the packets wireguard-go decrypted, consecutive datagrams of
-// one UDP flow (the peer gateway's VXLAN) merged into one large packet
-// (coalesce.go), each in one writev without copying the packets.
+// Write writes the packets wireguard-go decrypted, runs of one flow merged
+// into large packets (nextRun), each in one writev without copying them:
+// IPv6 packets through the injector, others (and everything when there is
+// no injector) through the TUN device.
 func (t *offloadTUN) Write(bufs [][]byte, offset int) (int, error) {
-	sc, err := t.f.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
 	var hdr [vnetTunnelHdrLen]byte
-	iov := make([][]byte, 0, 2)
+	iov := make([][]byte, 0, 3)
 	for i := 0; i < len(bufs); {
 		p := bufs[i][offset:]
-		j := i + 1
-		clear(hdr[:])
-		iov = append(iov[:0], hdr[:], p)
-		if th, ok := udpHeaderAt(p); ok && j < len(bufs) && checksumOK(p, th, protoUDP) {
-			gsoSize := len(p) - th - 8
-			n := gsoSize
-			for ; j < len(bufs) && coalescible(p, bufs[j][offset:], th, n, gsoSize); j++ {
-				q := bufs[j][offset:]
-				iov = append(iov, q[th+8:])
-				n += len(q) - th - 8
-			}
-			if j > i+1 {
-				mergeHeaders(p, th, n, gsoSize).encode(hdr[:])
-				t.merged.Add(1)
+		j, h, tails := nextRun(bufs, i, offset, t.rx != nil)
+		if j > i+1 {
+			t.merged.Add(1)
+			if h.gsoType&vnetGSOTunnel != 0 {
+				t.tcp.Add(1)
 			}
 		}
-		var werr error
-		if err := sc.Write(func(fd uintptr) bool {
-			_, werr = unix.Writev(int(fd), iov)
-			return werr != unix.EAGAIN
-		}); err != nil {
+		dev := t.f
+		iov = iov[:0]
+		if t.rx != nil && p[0]>>4 == 6 {
+			dev = t.rx.f
+			h.shift(len(t.rx.eth))
+			iov = append(iov, hdr[:], t.rx.eth[:], p)
+		} else {
+			iov = append(iov, hdr[:], p)
+		}
+		h.encode(hdr[:])
+		iov = append(iov, tails...)
+		if err := writev(dev, iov); err != nil {
 			return i, err
-		}
-		if werr != nil {
-			return i, werr
 		}
 		i = j
 	}
 	return len(bufs), nil
+}
+
+func writev(f *os.File, iov [][]byte) error {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var werr error
+	if err := sc.Write(func(fd uintptr) bool {
+		_, werr = unix.Writev(int(fd), iov)
+		return werr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return werr
+}
+
+// nextRun finds the run of packets starting at bufs[i] that can be written
+// as one: segments of one TCP stream inside VXLAN (only when tunnel is
+// set: the injector takes them), else datagrams of one UDP flow. It
+// returns the index after the run, the virtio-net header to write it with
+// (zero for a single packet), and the payloads of the run's packets after
+// the first, whose headers it rewrote.
+func nextRun(bufs [][]byte, i, offset int, tunnel bool) (int, vnetHdr, [][]byte) {
+	p := bufs[i][offset:]
+	if i+1 == len(bufs) {
+		return i + 1, vnetHdr{}, nil
+	}
+	var tails [][]byte
+	if l, ok := parseTCPInVXLAN(p); ok && tunnel && tcpRunStart(p, l) {
+		gsoSize := len(p) - l.hdrLen
+		n, psh, j := gsoSize, false, i+1
+		for ; !psh && j < len(bufs) && coalescibleTCP(p, bufs[j][offset:], l, n, gsoSize); j++ {
+			q := bufs[j][offset:]
+			tails = append(tails, q[l.hdrLen:])
+			n += len(q) - l.hdrLen
+			psh = q[l.th+13]&tcpFlagPSH != 0
+		}
+		if j > i+1 {
+			return j, mergeTCPHeaders(p, l, n, gsoSize, psh), tails
+		}
+	}
+	if th, ok := udpHeaderAt(p); ok && checksumOK(p, th, protoUDP) {
+		gsoSize := len(p) - th - 8
+		n, j := gsoSize, i+1
+		for ; j < len(bufs) && coalescible(p, bufs[j][offset:], th, n, gsoSize); j++ {
+			q := bufs[j][offset:]
+			tails = append(tails, q[th+8:])
+			n += len(q) - th - 8
+		}
+		if j > i+1 {
+			return j, mergeHeaders(p, th, n, gsoSize), tails
+		}
+	}
+	return i + 1, vnetHdr{}, nil
 }

@@ -29,7 +29,7 @@ func vxlanInside(t testing.TB, g, peer *gateway, addr string) {
 // largeIO is how many large packets the embedded device of g has read from
 // the kernel and written to it, and whether it asked for the tunnel offload
 // at all.
-func largeIO(t testing.TB, g *gateway) (read, written uint64, offload bool) {
+func largeIO(t testing.TB, g *gateway) (read, written, tcp uint64, offload bool) {
 	t.Helper()
 	u, ok := g.eng.dev.b.(*userspaceDevice)
 	if !ok {
@@ -37,15 +37,18 @@ func largeIO(t testing.TB, g *gateway) (read, written uint64, offload bool) {
 	}
 	o, ok := u.tun.(*nsTUN).Device.(*offloadTUN)
 	if !ok {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	return o.large.Load(), o.merged.Load(), true
+	if o.rx == nil {
+		t.Fatalf("%s: the device has no injector", g.name)
+	}
+	return o.large.Load(), o.merged.Load(), o.tcp.Load(), true
 }
 
 // TCP inside VXLAN inside the tunnel arrives whole both ways; the sending
 // device reads the pod-side TCP stream as large packets that it cuts
 // itself, not one small packet per read, and the receiving one writes the
-// VXLAN datagrams merged into large packets.
+// TCP segments inside VXLAN merged into large packets through its injector.
 func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 	netnstest.RequireRoot(t)
 	a, b := pair(t)
@@ -62,7 +65,7 @@ func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 	netnstest.Transfer(t, b.ns, a.ns, netip.MustParseAddr("10.99.0.1"), payload)
 
 	for _, g := range []*gateway{a, b} {
-		n, merged, offload := largeIO(t, g)
+		n, merged, tcp, offload := largeIO(t, g)
 		if !offload {
 			if kernelAtLeast(t, 6, 17) {
 				t.Fatalf("%s: the device did not ask for the UDP tunnel offload, which this kernel has (Linux 6.17 and later)", g.name)
@@ -75,7 +78,10 @@ func TestVXLANInsideTunnelIsSegmentedByTheDevice(t *testing.T) {
 		if merged == 0 {
 			t.Errorf("%s: the device wrote no merged packet during a 16 MiB transfer inside VXLAN", g.name)
 		}
-		t.Logf("%s: %d large packets read, %d written", g.name, n, merged)
+		if tcp == 0 {
+			t.Errorf("%s: the device wrote no TCP stream merged inside the tunnel through its injector", g.name)
+		}
+		t.Logf("%s: %d large packets read, %d written (%d TCP inside the tunnel)", g.name, n, merged, tcp)
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 type vnetHdr struct {
 	flags      uint8
 	gsoType    uint8
+	hdrLen     uint16 // every header of a large packet (split finds it itself)
 	gsoSize    uint16
 	csumStart  uint16
 	csumOffset uint16
@@ -57,6 +58,7 @@ func parseVnetHdr(b []byte) (vnetHdr, error) {
 	return vnetHdr{
 		flags:      b[0],
 		gsoType:    b[1],
+		hdrLen:     le.Uint16(b[2:]),
 		gsoSize:    le.Uint16(b[4:]),
 		csumStart:  le.Uint16(b[6:]),
 		csumOffset: le.Uint16(b[8:]),
@@ -69,11 +71,27 @@ func (h vnetHdr) encode(b []byte) {
 	clear(b[:vnetTunnelHdrLen])
 	le := binary.LittleEndian
 	b[0], b[1] = h.flags, h.gsoType
+	le.PutUint16(b[2:], h.hdrLen)
 	le.PutUint16(b[4:], h.gsoSize)
 	le.PutUint16(b[6:], h.csumStart)
 	le.PutUint16(b[8:], h.csumOffset)
 	le.PutUint16(b[20:], h.outerTH)
 	le.PutUint16(b[22:], h.innerNH)
+}
+
+// shift moves the offsets of h by n bytes, for a packet written behind an
+// Ethernet header of n bytes.
+func (h *vnetHdr) shift(n int) {
+	if h.flags&vnetFlagNeedsCsum != 0 {
+		h.csumStart += uint16(n)
+	}
+	if h.hdrLen != 0 {
+		h.hdrLen += uint16(n)
+	}
+	if h.gsoType&vnetGSOTunnel != 0 {
+		h.outerTH += uint16(n)
+		h.innerNH += uint16(n)
+	}
 }
 
 var errTooManySegments = errors.New("large packet needs more segments than the read batch holds")

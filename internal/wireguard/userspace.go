@@ -42,14 +42,14 @@ func openUserspace(ns netns.NsHandle, name string, mtu int, log *slog.Logger) (*
 		h.Close()
 		return nil, fmt.Errorf("create TUN device %q: %w", name, err)
 	}
-	ot, offload, err := withTunnelOffload(t)
+	ot, offload, err := withTunnelOffload(t, ns, h, name, mtu)
 	if err != nil {
 		t.Close()
 		h.Close()
 		return nil, fmt.Errorf("create TUN device %q: %w", name, err)
 	}
 	t = ot
-	log.Debug("TUN device", "interface", name, "udpTunnelOffload", offload)
+	log.Info("embedded WireGuard device", "interface", name, "udpTunnelOffload", offload)
 	logger := &device.Logger{
 		Verbosef: func(f string, a ...any) { log.Debug(fmt.Sprintf(f, a...), "interface", name) },
 		Errorf:   func(f string, a ...any) { log.Warn(fmt.Sprintf(f, a...), "interface", name) },

@@ -15,7 +15,7 @@
 // # The rule
 //
 //	input (filter - 10):
-//	  udp dport 4790 not from the WireGuard interface: drop
+//	  udp dport 4790 not from the WireGuard interface (nor its injector): drop
 //
 // Nothing else is filtered: WireGuard's own port accepts only what its
 // peers' keys authenticate, and the node's other traffic is the node's.
@@ -35,16 +35,21 @@ const (
 )
 
 // Spec returns the table's content for an edge whose tunnel ports listen
-// on UDP innerPort and may receive only from the WireGuard interface wg.
-func Spec(wg string, innerPort uint16) (firewall.Spec, error) {
-	if wg == "" || innerPort == 0 {
+// on UDP innerPort and may receive only from the interfaces from: the
+// WireGuard interface, and the TAP device through which an embedded
+// WireGuard device writes what it decrypted (wireguard.InjectorName).
+func Spec(innerPort uint16, from ...string) (firewall.Spec, error) {
+	if len(from) == 0 || innerPort == 0 {
 		return firewall.Spec{}, fmt.Errorf("WAN admission needs the WireGuard interface and the inner VXLAN port")
+	}
+	match := []firewall.Match{firewall.UDPDport(innerPort)}
+	for _, name := range from {
+		match = append(match, firewall.IifNameNot(name))
 	}
 	s := firewall.Spec{Chains: []firewall.Chain{{
 		Name: "input", Hook: firewall.Input, Priority: firewall.PriorityFilter - 10,
 		Rules: []firewall.Rule{{
-			Match:   []firewall.Match{firewall.UDPDport(innerPort), firewall.IifNameNot(wg)},
-			Counter: true, Verdict: firewall.Drop,
+			Match: match, Counter: true, Verdict: firewall.Drop,
 			Comment: "inner VXLAN only through WireGuard",
 		}},
 	}}}

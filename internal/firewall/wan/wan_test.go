@@ -14,34 +14,37 @@ import (
 )
 
 func TestSpecText(t *testing.T) {
-	s, err := wan.Spec("sbwg0", 4790)
+	s, err := wan.Spec(4790, "sbwg0", "sbwg0r")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `udp dport 4790 iifname != "sbwg0" counter drop comment "inner VXLAN only through WireGuard"`
+	want := `udp dport 4790 iifname != "sbwg0" iifname != "sbwg0r" counter drop comment "inner VXLAN only through WireGuard"`
 	if !strings.Contains(s.String(), want) {
 		t.Errorf("spec:\n%s\nwant a rule %s", s, want)
 	}
-	if _, err := wan.Spec("", 4790); err == nil {
+	if _, err := wan.Spec(4790); err == nil {
 		t.Error("Spec without an interface succeeded")
 	}
 }
 
 // TestInnerPortOnlyThroughWireGuard: in a gateway namespace with the table,
 // a datagram to the inner port from the WAN is dropped, while one that
-// arrives on the named interface gets through (the positive control: here
-// a veth plays the WireGuard interface); without the table, the WAN's gets
-// through too (the probe could have succeeded).
+// arrives on either named interface gets through (the positive control:
+// here veths play the WireGuard interface and its injector); without the
+// table, the WAN's gets through too (the probe could have succeeded).
 func TestInnerPortOnlyThroughWireGuard(t *testing.T) {
 	netnstest.RequireRoot(t)
 	env := netnstest.NewPrefixed(t, "sbfe")
-	gw, wanHost, peer := env.NS("gw"), env.NS("wan"), env.NS("peer")
+	gw, wanHost, peer, inj := env.NS("gw"), env.NS("wan"), env.NS("peer"), env.NS("inj")
 	netnstest.Veth(t,
 		netnstest.End{NS: gw, Name: "wan0", Addr: netip.MustParsePrefix("198.18.71.1/24")},
 		netnstest.End{NS: wanHost, Name: "eth0", Addr: netip.MustParsePrefix("198.18.71.2/24")})
 	netnstest.Veth(t,
 		netnstest.End{NS: gw, Name: "sbwgt", Addr: netip.MustParsePrefix("198.18.72.1/24")},
 		netnstest.End{NS: peer, Name: "eth0", Addr: netip.MustParsePrefix("198.18.72.2/24")})
+	netnstest.Veth(t,
+		netnstest.End{NS: gw, Name: "sbwgtr", Addr: netip.MustParsePrefix("198.18.73.1/24")},
+		netnstest.End{NS: inj, Name: "eth0", Addr: netip.MustParsePrefix("198.18.73.2/24")})
 	ln := gw.ListenUDP(t, 4790)
 	send := func(from *netnstest.NS, dst, msg string) []string {
 		from.SendUDP(t, netip.MustParseAddrPort(dst+":4790"), msg)
@@ -60,7 +63,7 @@ func TestInnerPortOnlyThroughWireGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := wan.Spec("sbwgt", 4790)
+	spec, err := wan.Spec(4790, "sbwgt", "sbwgtr")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +76,9 @@ func TestInnerPortOnlyThroughWireGuard(t *testing.T) {
 	}
 	if got := send(peer, "198.18.72.1", "from-tunnel"); !slices.Contains(got, "from-tunnel") {
 		t.Errorf("with the table, the tunnel interface's datagram did not arrive (%v)", got)
+	}
+	if got := send(inj, "198.18.73.1", "from-injector"); !slices.Contains(got, "from-injector") {
+		t.Errorf("with the table, the injector's datagram did not arrive (%v)", got)
 	}
 	if err := tbl.Delete(); err != nil {
 		t.Fatal(err)
