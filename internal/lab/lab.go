@@ -3,7 +3,8 @@
 // plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) in
 // its own network namespace, and per node a network and a mount namespace
 // with containerd, runc, the kubelet and kube-proxy. Pods get a primary
-// network from the reference bridge and host-local plugins under real Multus.
+// network from the reference bridge and host-local plugins under real Multus,
+// and resolve the cluster's names through CoreDNS as kube-dns (dns.go).
 // Clusters are joined by a "WAN" link that only each cluster's gateway node
 // reaches.
 //
