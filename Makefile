@@ -1,5 +1,5 @@
 # Switchboard. `make demo` and `make test` do all the set-up they need:
-# Debian packages, Go tools and the pinned Kubernetes, etcd and Multus
+# Debian packages, Go tools and the pinned Kubernetes, etcd, Multus and CoreDNS
 # binaries (built from the Go module proxy once, cached in ~/.cache/switchboard).
 
 SHELL := /bin/bash

@@ -1,8 +1,8 @@
 // Command netcheck is the lab's test workload: it serves HTTP, a
 // checksumming TCP sink, a discard and an echo service, and is the HTTP
 // and TCP client that checks them and measures throughput and
-// request/response rate; it also sends and counts probe frames, raw or
-// inside VXLAN datagrams.
+// request/response rate; it resolves names as a pod's applications do;
+// it also sends and counts probe frames, raw or inside VXLAN datagrams.
 // The logic lives in switchboard/internal/netcheck.
 package main
 
@@ -27,6 +27,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":   {serveSynopsis, runServe},
 	"get":     {getSynopsis, runGet},
+	"resolve": {resolveSynopsis, runResolve},
 	"send":    {sendSynopsis, runSend},
 	"rr":      {rrSynopsis, runRR},
 	"vxlan":   {vxlanSynopsis, runVXLAN},
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: netcheck <command> [flags] [args]\n\ncommands:\n")
-	for _, name := range []string{"serve", "get", "send", "rr", "vxlan", "frames", "count", "version"} {
+	for _, name := range []string{"serve", "get", "resolve", "send", "rr", "vxlan", "frames", "count", "version"} {
 		fmt.Fprintf(w, "  netcheck %s\n", commands[name].summary)
 	}
 	fmt.Fprint(w, "\nRun 'netcheck <command> -h' for details.\n")

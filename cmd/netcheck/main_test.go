@@ -161,3 +161,20 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveCommand: "netcheck resolve" prints the addresses of a name
+// that exists and exits 1 with NXDOMAIN for one that does not (localhost
+// is answered from /etc/hosts; .invalid never exists, RFC 6761).
+func TestResolveCommand(t *testing.T) {
+	code, out, errs := runArgs(t, "resolve", "localhost")
+	if code != 0 || !strings.Contains(out, "127.0.0.1\n") {
+		t.Errorf("resolve localhost: exit %d, stdout %q, stderr %q; want 0 and 127.0.0.1", code, out, errs)
+	}
+	code, _, errs = runArgs(t, "resolve", "--server", "127.0.0.1:1", "--timeout", "2s", "nosuch.invalid.")
+	if code != 1 || strings.Contains(errs, "NXDOMAIN") {
+		t.Errorf("resolve via a closed port: exit %d, stderr %q; want 1 and no NXDOMAIN claim", code, errs)
+	}
+	if code, _, _ := runArgs(t, "resolve"); code != 2 {
+		t.Errorf("resolve without a name: exit %d, want 2", code)
+	}
+}

@@ -98,7 +98,8 @@ func Status(ctx context.Context, cfg Config, w io.Writer) error {
 		return err
 	}
 	for _, c := range h.Clusters {
-		fmt.Fprintf(w, "\ncluster %s: API %s (netns %s), pods %s, services %s\n", c.Name, c.APIServer(), c.NetNS, c.PodCIDR, c.ServiceCIDR)
+		fmt.Fprintf(w, "\ncluster %s: API %s (netns %s), pods %s, services %s, DNS %s (%s)\n",
+			c.Name, c.APIServer(), c.NetNS, c.PodCIDR, c.ServiceCIDR, c.DNSServiceIP(), ClusterDomain)
 		cmd, err := h.KubectlCmd(ctx, c.Name, "get", "nodes", "-o", "wide")
 		if err != nil {
 			return err

@@ -67,8 +67,10 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: multus}
 `
 
+// applyAddons applies the add-ons; CoreDNS's pods start once the nodes
+// are Ready (upCluster waits for them).
 func (l *lab) applyAddons(ctx context.Context, c Cluster) error {
-	_, err := l.kubectlIn(ctx, c.Name, strings.NewReader(addonManifest), "apply", "-f", "-")
+	_, err := l.kubectlIn(ctx, c.Name, strings.NewReader(addonManifest+"---\n"+DNSManifest(c)), "apply", "-f", "-")
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,14 @@ import (
 )
 
 // binaries are the lab's programs: Kubernetes and etcd built from the Go
-// module proxy, Multus likewise, and the reference CNI plugins from Debian.
+// module proxy, Multus and CoreDNS likewise, and the reference CNI plugins
+// from Debian.
 type binaries struct {
-	k8sDir string
-	etcd   string
-	multus string
-	cniDir string
+	k8sDir  string
+	etcd    string
+	multus  string
+	coredns string
+	cniDir  string
 }
 
 func (b binaries) k8s(name string) string { return filepath.Join(b.k8sDir, name) }
@@ -40,6 +42,7 @@ func ensureBinaries(ctx context.Context, cacheDir string, p *progress) (binaries
 		{toolchain.Kubernetes(), &b.k8sDir, "the first build takes about 5 minutes on 2 cores"},
 		{toolchain.Etcd(), &b.etcd, "about 30 s the first time"},
 		{toolchain.Multus(), &b.multus, "about 1 minute the first time"},
+		{toolchain.CoreDNS(), &b.coredns, "about 2 minutes the first time"},
 	} {
 		done := p.step("binaries: %s %s (cached after the first build; %s)", want.build.Name, want.build.Version, want.note)
 		dir, err := want.build.Ensure(ctx, cacheDir, p.writer())
@@ -51,6 +54,7 @@ func ensureBinaries(ctx context.Context, cacheDir string, p *progress) (binaries
 	}
 	b.etcd = filepath.Join(b.etcd, "etcd")
 	b.multus = filepath.Join(b.multus, "multus")
+	b.coredns = filepath.Join(b.coredns, "coredns")
 	b.cniDir = referenceCNIDir
 	return b, nil
 }

@@ -28,7 +28,8 @@ var testboxApplets = []string{
 func (l *lab) imageDir() string { return filepath.Join(l.dir, "images") }
 
 // buildImages writes the lab's image archives. The pause and netcheck
-// binaries come from cfg.ImageBin (the directory of `make build`'s output).
+// binaries come from cfg.ImageBin (the directory of `make build`'s output),
+// CoreDNS from the toolchain's cache.
 func (l *lab) buildImages() error {
 	bin := l.cfg.ImageBin
 	links := map[string]string{}
@@ -52,6 +53,11 @@ func (l *lab) buildImages() error {
 			Symlinks: links,
 			Env:      []string{"PATH=/usr/local/bin:/bin"},
 			Cmd:      []string{"/usr/local/bin/netcheck", "serve"},
+		},
+		"lab-coredns.tar": {
+			Ref:        CoreDNSImage,
+			Files:      []image.File{{Path: "/coredns", Source: l.bin.coredns, Mode: 0o755}},
+			Entrypoint: []string{"/coredns"},
 		},
 	}
 	return l.writeImages(specs)

@@ -3,7 +3,8 @@
 // plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) in
 // its own network namespace, and per node a network and a mount namespace
 // with containerd, runc, the kubelet and kube-proxy. Pods get a primary
-// network from the reference bridge and host-local plugins under real Multus.
+// network from the reference bridge and host-local plugins under real Multus,
+// and resolve the cluster's names through CoreDNS as kube-dns (dns.go).
 // Clusters are joined by a "WAN" link that only each cluster's gateway node
 // reaches.
 //
@@ -21,6 +22,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sync/errgroup"
+
+	"switchboard/internal/lab/toolchain"
 )
 
 // DefaultName is the name of the lab that `make lab-up` and `make demo` use.
@@ -155,7 +158,7 @@ func (l *lab) prepareHost(ctx context.Context) error {
 	if err := l.state.update(func(r *record) { r.Kubectl = bin.k8s("kubectl") }); err != nil {
 		return err
 	}
-	done := l.p.step("images: pause and testbox")
+	done := l.p.step("images: pause, testbox and coredns")
 	err = l.buildImages()
 	done(err)
 	if err != nil {
@@ -241,7 +244,7 @@ func (l *lab) upCluster(ctx context.Context, c Cluster) error {
 		if err != nil {
 			return err
 		}
-		done = l.p.step("%s: add-ons (NetworkAttachmentDefinition CRD, Multus RBAC)", c.Name)
+		done = l.p.step("%s: add-ons (NetworkAttachmentDefinition CRD, Multus RBAC, CoreDNS as kube-dns)", c.Name)
 		err = l.applyAddons(gctx, c)
 		done(err)
 		return err
@@ -257,6 +260,13 @@ func (l *lab) upCluster(ctx context.Context, c Cluster) error {
 	if err == nil {
 		err = l.waitNodesReady(ctx, c)
 	}
+	done(err)
+	if err != nil {
+		return err
+	}
+	done = l.p.step("%s: cluster DNS: CoreDNS %s ready as kube-system/kube-dns at %s (%s)",
+		c.Name, toolchain.CoreDNSVersion, c.DNSServiceIP(), ClusterDomain)
+	err = l.waitDNS(ctx, c)
 	done(err)
 	return err
 }

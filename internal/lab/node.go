@@ -58,6 +58,8 @@ failCgroupV1: false
 failSwapOn: false
 containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
 resolvConf: %[3]s
+clusterDNS: [%[4]s]
+clusterDomain: %[5]s
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 maxPods: 250
@@ -80,14 +82,22 @@ metricsBindAddress: 127.0.0.1:10249
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 `
 
+// kubeletYAML is the kubelet configuration of node n: pods get the
+// cluster DNS (the kube-dns ClusterIP) and the cluster domain.
+func (l *lab) kubeletYAML(c Cluster, n Node) []byte {
+	return fmt.Appendf(nil, kubeletConfig,
+		l.clusterPath(c.Name, "pki", "ca.crt"), l.topo.Name+"/"+n.Name, l.nodePath(n, "resolv.conf"),
+		c.DNSServiceIP(), ClusterDomain)
+}
+
 func (l *lab) writeNodeConfigs(c Cluster, n Node) error {
 	files := map[string][]byte{
 		"containerd.toml": fmt.Appendf(nil, containerdConfig, PauseImage),
-		"kubelet.yaml": fmt.Appendf(nil, kubeletConfig,
-			l.clusterPath(c.Name, "pki", "ca.crt"), l.topo.Name+"/"+n.Name, l.nodePath(n, "resolv.conf")),
+		"kubelet.yaml":    l.kubeletYAML(c, n),
 		"kube-proxy.yaml": fmt.Appendf(nil, kubeProxyConfig,
 			l.clusterPath(c.Name, "kube-proxy.kubeconfig"), c.PodCIDR, n.Name),
-		// No cluster DNS in the lab yet: queries go to the control plane and fail fast.
+		// The node's own resolver, for CoreDNS (dnsPolicy: Default) and host-network
+		// pods: the lab is offline, so queries go to the control plane and fail fast.
 		"resolv.conf": fmt.Appendf(nil, "nameserver %s\noptions timeout:1 attempts:1\n", c.APIIP),
 	}
 	if err := writeFiles(l.nodePath(n), files); err != nil {

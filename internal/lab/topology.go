@@ -53,6 +53,14 @@ func (c Cluster) APIServer() string { return fmt.Sprintf("https://%s:6443", c.AP
 // APIServiceIP is the ClusterIP of the "kubernetes" service.
 func (c Cluster) APIServiceIP() netip.Addr { return c.ServiceCIDR.Addr().Next() }
 
+// DNSServiceIP is the ClusterIP of the "kube-dns" service: the tenth
+// address of the service range, as kubeadm picks it.
+func (c Cluster) DNSServiceIP() netip.Addr {
+	a := c.ServiceCIDR.Addr().As4()
+	a[3] += 10
+	return netip.AddrFrom4(a)
+}
+
 var labName = regexp.MustCompile(`^[a-z][a-z0-9]{0,9}$`)
 
 // Plan computes the topology of a lab. It validates the config.

@@ -12,7 +12,7 @@ func TestPlanAddresses(t *testing.T) {
 	}
 	var got []string
 	for _, c := range topo.Clusters {
-		got = append(got, c.Name+" "+c.NetNS+" "+c.APIServer()+" pods="+c.PodCIDR.String()+" svc="+c.ServiceCIDR.String()+" api-svc="+c.APIServiceIP().String())
+		got = append(got, c.Name+" "+c.NetNS+" "+c.APIServer()+" pods="+c.PodCIDR.String()+" svc="+c.ServiceCIDR.String()+" api-svc="+c.APIServiceIP().String()+" dns-svc="+c.DNSServiceIP().String())
 		for _, n := range c.Nodes {
 			line := "  " + n.Name + " " + n.NetNS + " " + n.IP.String()
 			if n.Gateway {
@@ -21,11 +21,11 @@ func TestPlanAddresses(t *testing.T) {
 			got = append(got, line)
 		}
 	}
-	want := `a sblab-a-cp https://198.18.0.1:6443 pods=10.10.0.0/16 svc=10.96.0.0/16 api-svc=10.96.0.1
+	want := `a sblab-a-cp https://198.18.0.1:6443 pods=10.10.0.0/16 svc=10.96.0.0/16 api-svc=10.96.0.1 dns-svc=10.96.0.10
   a-node1 sblab-a-node1 198.18.0.10 wan=198.19.0.10
   a-node2 sblab-a-node2 198.18.0.11
   a-node3 sblab-a-node3 198.18.0.12
-b sblab-b-cp https://198.18.1.1:6443 pods=10.11.0.0/16 svc=10.97.0.0/16 api-svc=10.97.0.1
+b sblab-b-cp https://198.18.1.1:6443 pods=10.11.0.0/16 svc=10.97.0.0/16 api-svc=10.97.0.1 dns-svc=10.97.0.10
   b-node1 sblab-b-node1 198.18.1.10 wan=198.19.0.11
   b-node2 sblab-b-node2 198.18.1.11
   b-node3 sblab-b-node3 198.18.1.12`

@@ -23,6 +23,11 @@ type Build struct {
 	LDFlags  string            // passed as go build -ldflags
 	Env      []string          // extra environment, e.g. "CGO_ENABLED=0"
 	Tags     []string          // passed as go build -tags
+	// Sources are files written into the throwaway module before it is
+	// resolved: path relative to the module root -> content. They let a
+	// Build compile its own main package (import path ModulePath()+"/"+dir),
+	// e.g. CoreDNS with a chosen set of plugins.
+	Sources map[string]string `json:",omitempty"`
 }
 
 // Ensure makes sure every package of b is built in the cache and returns the
@@ -122,6 +127,15 @@ func (b Build) build(ctx context.Context, l layout, bins []string, out io.Writer
 	}
 	if err := os.WriteFile(filepath.Join(l.moduleDir(), "tools.go"), []byte(b.toolsGo()), 0o644); err != nil {
 		return fmt.Errorf("write tools.go for %q: %w", label, err)
+	}
+	for _, name := range sortedKeys(b.Sources) {
+		path := filepath.Join(l.moduleDir(), filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create source dir for %q: %w", label, err)
+		}
+		if err := os.WriteFile(path, []byte(b.Sources[name]), 0o644); err != nil {
+			return fmt.Errorf("write source %q for %q: %w", name, label, err)
+		}
 	}
 	logf, err := os.Create(l.logFile())
 	if err != nil {

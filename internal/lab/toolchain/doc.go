@@ -1,6 +1,6 @@
 // Package toolchain makes sure the host has what the local Kubernetes lab
 // needs: Debian packages installed with apt, and pinned Go binaries
-// (Kubernetes, etcd, Multus, ...) built from the Go module proxy.
+// (Kubernetes, etcd, Multus, CoreDNS, ...) built from the Go module proxy.
 //
 // Built binaries are cached outside the repository, under DefaultCacheDir
 // ($SWITCHBOARD_CACHE, else ~/.cache/switchboard). Every Build owns one

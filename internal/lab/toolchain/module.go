@@ -59,6 +59,13 @@ func (b Build) validate() error {
 		}
 		seen[name] = pkg
 	}
+	for name := range b.Sources {
+		clean := path.Clean(name)
+		if clean != name || path.IsAbs(name) || name == "." || strings.HasPrefix(name, "../") ||
+			name == "go.mod" || name == "go.sum" || name == "tools.go" {
+			return fmt.Errorf("build %q: invalid source path %q: use a clean relative path inside the module other than go.mod, go.sum and tools.go", b.Name, name)
+		}
+	}
 	for from, to := range b.Replace {
 		if len(strings.Fields(to)) != 2 {
 			return fmt.Errorf("build %q: replacement %q for %q is not \"module version\"", b.Name, to, from)
@@ -71,7 +78,7 @@ func (b Build) validate() error {
 // the indirect requirements.
 func (b Build) goMod() string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "module switchboard-build/%s\n\ngo %s\n\n", b.Name, goDirective)
+	fmt.Fprintf(&s, "module %s\n\ngo %s\n\n", b.ModulePath(), goDirective)
 	fmt.Fprintf(&s, "require %s %s\n", b.Module, b.Version)
 	for _, mod := range sortedKeys(b.Require) {
 		fmt.Fprintf(&s, "require %s %s\n", mod, b.Require[mod])
@@ -85,14 +92,21 @@ func (b Build) goMod() string {
 	return s.String()
 }
 
-// toolsGo renders a file that blank-imports every package to build, so
-// that go mod tidy keeps their modules. Its build tag keeps it out of any
-// real build.
+// ModulePath is the import path of the throwaway module; packages of
+// b.Sources are imported below it.
+func (b Build) ModulePath() string { return "switchboard-build/" + b.Name }
+
+// toolsGo renders a file that blank-imports every package to build from
+// other modules, so that go mod tidy keeps their modules (it finds the
+// imports of the module's own Sources by itself). Its build tag keeps it
+// out of any real build.
 func (b Build) toolsGo() string {
 	var s strings.Builder
 	s.WriteString("//go:build tools\n\n// Package tools pins the packages this module builds.\npackage tools\n\nimport (\n")
 	for _, pkg := range b.Packages {
-		fmt.Fprintf(&s, "\t_ %q\n", pkg)
+		if !strings.HasPrefix(pkg, b.ModulePath()+"/") {
+			fmt.Fprintf(&s, "\t_ %q\n", pkg)
+		}
 	}
 	s.WriteString(")\n")
 	return s.String()
