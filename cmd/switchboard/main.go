@@ -34,12 +34,9 @@ func rootCommand(inv invocation) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	if inv.plugin {
-		root.Use = pluginBinary
-		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: inv.name()}
-	}
 	lab := labCommand()
 	inv.markLabOnly(lab)
 	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand())
+	inv.rename(root)
 	return root
 }

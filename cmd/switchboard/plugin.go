@@ -35,6 +35,24 @@ func (inv invocation) name() string {
 	return "switchboard"
 }
 
+// rename makes root and its commands' examples say "kubectl switchboard"
+// when run as the plugin.
+func (inv invocation) rename(root *cobra.Command) {
+	if !inv.plugin {
+		return
+	}
+	root.Use = pluginBinary
+	root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: inv.name()}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Example = strings.ReplaceAll(c.Example, "  switchboard ", "  "+inv.name()+" ")
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
 // markLabOnly tells a plugin user that the lab commands act on the local
 // lab, never on the clusters of their kubeconfig: their help says so, and
 // each run prints a note on standard error.
