@@ -155,6 +155,8 @@ func TestKrewManifest(t *testing.T) {
 			Version          string `json:"version"`
 			Homepage         string `json:"homepage"`
 			ShortDescription string `json:"shortDescription"`
+			Description      string `json:"description"`
+			Caveats          string `json:"caveats"`
 			Platforms        []struct {
 				Selector struct {
 					MatchLabels map[string]string `json:"matchLabels"`
