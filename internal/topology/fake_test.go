@@ -65,7 +65,7 @@ func network(ns, name string, typ v1alpha1.NetworkType, ready metav1.ConditionSt
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Generation: 1},
 		Spec:       v1alpha1.NetworkSpec{Type: typ},
 		Status: v1alpha1.NetworkStatus{ObservedGeneration: 1, VNI: vni, InterClusterVNI: interVNI,
-			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: ready, Reason: reason}}},
+			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: ready, Reason: reason, LastTransitionTime: metav1.Unix(0, 0)}}},
 	}
 }
 
