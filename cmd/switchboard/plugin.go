@@ -60,7 +60,7 @@ func (inv invocation) markLabOnly(lab *cobra.Command) {
 	if !inv.plugin {
 		return
 	}
-	lab.Short = "Local lab only, not your kubeconfig's clusters: " + lab.Short
+	lab.Short = "Local lab only, not your kubeconfig's clusters: " + strings.ToLower(lab.Short[:1]) + lab.Short[1:]
 	lab.Long = lab.Short + `
 
 The lab commands run real Kubernetes clusters on this machine and act only
