@@ -17,10 +17,12 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-## build: compile every binary under cmd/ into bin/
+## build: compile every binary under cmd/ into bin/, and bin/kubectl-switchboard
+## (the kubectl plugin: a link to bin/switchboard; put bin/ on PATH for `kubectl switchboard`)
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
+	ln -sfn switchboard $(BIN)/kubectl-switchboard
 
 $(TOOLS)/controller-gen:
 	@mkdir -p $(TOOLS)

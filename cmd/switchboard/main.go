@@ -2,6 +2,10 @@
 // for inter-cluster networks, networks created and shown in several clusters
 // at once, and the local lab (real multi-node, multi-cluster Kubernetes on
 // one machine).
+//
+// Installed (or linked) as kubectl-switchboard on PATH, it is also the
+// kubectl plugin `kubectl switchboard`: the commands that talk to clusters
+// take kubectl's --kubeconfig, --context and -n flags and KUBECONFIG.
 package main
 
 import (
@@ -17,19 +21,22 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := rootCommand().ExecuteContext(ctx); err != nil {
+	if err := rootCommand(invokedAs(os.Args[0])).ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(exitCode(err))
 	}
 }
 
-func rootCommand() *cobra.Command {
+func rootCommand(inv invocation) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "switchboard",
 		Short:         "Switchboard: isolated virtual networks for pods, inside and across Kubernetes clusters",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(labCommand(), keysCommand(), tokenCommand(), networkCommand())
+	lab := labCommand()
+	inv.markLabOnly(lab)
+	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand())
+	inv.rename(root)
 	return root
 }

@@ -15,7 +15,11 @@ import (
 func networkCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "network",
-		Short: "Create a network in several clusters at once, and show each cluster's view of it",
+		Short: "Create a network in several clusters at once, list networks, and show each cluster's view of one or its topology",
+		Long: `Networks in one or more clusters, each named by its kubeconfig context:
+--contexts a,b for several, --context a for one, or neither for the
+kubeconfig's current context. The kubeconfig is --kubeconfig, else
+$KUBECONFIG, else ~/.kube/config, as for kubectl.`,
 		// controller-runtime's client logs nothing this command needs, and
 		// prints a stack trace if its logger is never set.
 		PersistentPreRun: func(*cobra.Command, []string) { ctrllog.SetLogger(logr.Discard()) },
@@ -23,14 +27,16 @@ func networkCommand() *cobra.Command {
 	var cfg netctl.Config
 	f := cmd.PersistentFlags()
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	f.StringSliceVar(&cfg.Contexts, "contexts", nil, "kubeconfig contexts of the clusters, comma-separated (required)")
+	f.StringSliceVar(&cfg.Contexts, "contexts", nil, "kubeconfig contexts of the clusters, comma-separated (default: --context, else the current context)")
+	f.StringVar(&cfg.Context, "context", "", "the kubeconfig context of the one cluster (as kubectl's --context)")
 	var namespace string
 	f.StringVarP(&namespace, "namespace", "n", "", "the network's namespace (default: each context's namespace)")
 	open := func(c *cobra.Command) ([]netctl.Cluster, error) {
 		cfg.Warnings = c.ErrOrStderr()
 		return netctl.Open(cfg)
 	}
-	cmd.AddCommand(networkCreateCommand(open, &namespace), networkStatusCommand(open, &namespace))
+	cmd.AddCommand(networkCreateCommand(open, &namespace), networkStatusCommand(open, &namespace),
+		networkListCommand(open, &namespace), networkTopologyCommand(open, &namespace))
 	return cmd
 }
 

@@ -19,7 +19,7 @@ import (
 // tree, and returns what it printed.
 func run(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	root := rootCommand()
+	root := rootCommand(invocation{})
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)

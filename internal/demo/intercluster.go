@@ -142,6 +142,10 @@ func (d *demo) interCluster(ctx context.Context) error {
 	}
 	d.show("switchboard lab kubectl a -- get events -n demo-inter --field-selector involvedObject.name=mallory,reason=NetworkAuthorizationRefused", out)
 
+	if err := d.topology(ctx, ca.Name+","+cb.Name, kc); err != nil {
+		return err
+	}
+
 	d.say("the IDCO's admin revokes alice's key; her pods lose the network within seconds:")
 	if _, err := d.run("switchboard lab idco admin -- key-revoke "+strings.TrimSpace(fp), d.h.IDCOAdminCmd(ctx, "key-revoke", strings.TrimSpace(fp))); err != nil {
 		return err
@@ -156,6 +160,27 @@ func (d *demo) interCluster(ctx context.Context) error {
 		return fmt.Errorf("alice's pod still reaches cluster b after the revocation")
 	}
 	d.say("cut off (the e2e test measures it: well under the 5 s target); the IDCO's audit log has every decision: switchboard lab idco admin -- audit")
+	return nil
+}
+
+// topology shows the network's topology across contexts (as text) and
+// writes it as SVG into the lab's demo directory.
+func (d *demo) topology(ctx context.Context, contexts, kubeconfig string) error {
+	d.say("the network's topology: both clusters, their nodes and pods, the gateways and the tunnel between them:")
+	args := []string{"network", "topology", interNet, "--contexts", contexts, "-n", interNS, "--kubeconfig", kubeconfig}
+	if _, err := d.run(fmt.Sprintf("switchboard network topology %s --contexts %s -n %s --kubeconfig $(switchboard lab kubeconfig)", interNet, contexts, interNS),
+		d.self(ctx, args...)); err != nil {
+		return err
+	}
+	svg, err := d.self(ctx, append(args, "-o", "svg")...).Output()
+	if err != nil {
+		return fmt.Errorf("switchboard network topology -o svg: %w", err)
+	}
+	path := filepath.Join(d.h.Dir, "demo", "topology.svg")
+	if err := os.WriteFile(path, svg, 0o644); err != nil {
+		return err
+	}
+	d.say("the same as a picture: switchboard network topology ... -o svg > %s", path)
 	return nil
 }
 

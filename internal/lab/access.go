@@ -43,6 +43,10 @@ func (h *Handle) Kubeconfig(cluster string) string {
 	return filepath.Join(h.Dir, cluster, "admin.kubeconfig")
 }
 
+// KubectlPath is the lab's kubectl binary (built from the pinned
+// Kubernetes source), for tests that run it with a kubeconfig of their own.
+func (h *Handle) KubectlPath() string { return h.kubectl }
+
 // KubectlCmd returns a command that runs the lab's kubectl against the
 // cluster, inside its control-plane network namespace.
 func (h *Handle) KubectlCmd(ctx context.Context, cluster string, args ...string) (*exec.Cmd, error) {

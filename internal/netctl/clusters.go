@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,15 +46,20 @@ type Config struct {
 	// Kubeconfig is a kubeconfig file (the --kubeconfig flag); empty loads
 	// $KUBECONFIG or ~/.kube/config, as kubectl does.
 	Kubeconfig string
-	// Contexts are the kubeconfig contexts, one per cluster.
+	// Contexts are the kubeconfig contexts, one per cluster (--contexts).
 	Contexts []string
+	// Context is a single context (kubectl's --context); it may not be
+	// given together with Contexts. With neither, the kubeconfig's
+	// current-context is the one cluster, as for kubectl.
+	Context string
 	// Warnings receives the API servers' warnings; nil discards them.
 	Warnings io.Writer
 }
 
-// Open returns a Cluster per context, in the order given. It contacts no
-// cluster. It fails as a whole when no context is given, a context is
-// given twice, or the kubeconfig lacks one (the error lists those it has);
+// Open returns a Cluster per context, in the order given (see Config for
+// how they are chosen). It contacts no cluster. It fails as a whole when no
+// context is given or current, a context is given twice, or the kubeconfig
+// lacks one (the error lists those it has);
 // a context whose client cannot be built is returned with Err set, so that
 // the other contexts still work.
 func Open(cfg Config) ([]Cluster, error) {
@@ -68,15 +74,21 @@ func Open(cfg Config) ([]Cluster, error) {
 		known = append(known, name)
 	}
 	slices.Sort(known)
-	if err := checkContexts(cfg.Contexts, known, kubeconfigName(rules)); err != nil {
+	contexts, err := pickContexts(cfg, raw.CurrentContext)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkContexts(contexts, known, kubeconfigName(rules)); err != nil {
 		return nil, err
 	}
 	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
 	}
-	clusters := make([]Cluster, len(cfg.Contexts))
-	for i, name := range cfg.Contexts {
+	clusters := make([]Cluster, len(contexts))
+	for i, name := range contexts {
 		clusters[i] = openContext(clientcmd.NewNonInteractiveClientConfig(*raw, name, &clientcmd.ConfigOverrides{}, rules), name, scheme, cfg.Warnings)
 	}
 	return clusters, nil
@@ -107,6 +119,23 @@ func openContext(cc clientcmd.ClientConfig, name string, scheme *runtime.Scheme,
 	return c
 }
 
+// pickContexts applies kubectl's convention: --context names one cluster,
+// --contexts several, and with neither the kubeconfig's current context
+// (current, "" when it has none) is the one cluster.
+func pickContexts(cfg Config, current string) ([]string, error) {
+	switch {
+	case cfg.Context != "" && len(cfg.Contexts) > 0:
+		return nil, errors.New("--context and --contexts are both given: use --context for one cluster or --contexts a,b for several")
+	case cfg.Context != "":
+		return []string{cfg.Context}, nil
+	case len(cfg.Contexts) > 0:
+		return cfg.Contexts, nil
+	case current != "":
+		return []string{current}, nil
+	}
+	return nil, nil
+}
+
 // checkContexts refuses an empty list, repeats and contexts not in known.
 func checkContexts(contexts, known []string, kubeconfig string) error {
 	have := "it has none"
@@ -114,7 +143,7 @@ func checkContexts(contexts, known []string, kubeconfig string) error {
 		have = "it has " + strings.Join(known, ", ")
 	}
 	if len(contexts) == 0 {
-		return fmt.Errorf("--contexts is empty: name the kubeconfig context of each cluster, comma-separated (%s: %s)", kubeconfig, have)
+		return fmt.Errorf("--contexts is empty and the kubeconfig has no current-context: name the kubeconfig context of each cluster, comma-separated, or one with --context (%s: %s)", kubeconfig, have)
 	}
 	var errs []error
 	for i, name := range contexts {

@@ -121,7 +121,7 @@ func TestCheckContexts(t *testing.T) {
 		contexts []string
 		want     string
 	}{
-		{nil, "--contexts is empty: name the kubeconfig context of each cluster, comma-separated (kc: it has a, b)"},
+		{nil, "--contexts is empty and the kubeconfig has no current-context: name the kubeconfig context of each cluster, comma-separated, or one with --context (kc: it has a, b)"},
 		{[]string{"a", "c"}, `context "c" is not in the kubeconfig (kc): it has a, b`},
 		{[]string{"a", "a"}, `--contexts names "a" twice`},
 	} {
@@ -154,5 +154,35 @@ func TestRangesPerContext(t *testing.T) {
 	f.Ranges = []string{"c:10.200.0.10-10.200.0.99"}
 	if _, err := f.Spec("n", "ns", []string{"a", "b"}); err == nil || !strings.Contains(err.Error(), "contexts: a, b") {
 		t.Errorf("a range for an unknown context: %v", err)
+	}
+}
+
+// TestPickContexts: kubectl's conventions for choosing the clusters.
+func TestPickContexts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		current  string
+		want     string
+		wantErrs string
+	}{
+		{name: "--contexts", cfg: Config{Contexts: []string{"a", "b"}}, current: "a", want: "a,b"},
+		{name: "--context", cfg: Config{Context: "b"}, current: "a", want: "b"},
+		{name: "neither: the current context", current: "a", want: "a"},
+		{name: "neither and no current context", want: ""},
+		{name: "both", cfg: Config{Context: "a", Contexts: []string{"b"}}, wantErrs: "--context and --contexts are both given"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pickContexts(tc.cfg, tc.current)
+			if tc.wantErrs != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrs) {
+					t.Fatalf("error %v, want %q", err, tc.wantErrs)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, ",") != tc.want {
+				t.Errorf("pickContexts = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }
