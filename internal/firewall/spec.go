@@ -106,6 +106,11 @@ type Verdict int
 const (
 	Accept Verdict = iota + 1
 	Drop
+	// Notrack exempts the packet from connection tracking and lets it go
+	// on to the next rule (nft's notrack statement); only in chains of
+	// priority PriorityRaw on the prerouting and output hooks, where the
+	// kernel has not tracked it yet.
+	Notrack
 )
 
 func (v Verdict) String() string {
@@ -114,6 +119,8 @@ func (v Verdict) String() string {
 		return "accept"
 	case Drop:
 		return "drop"
+	case Notrack:
+		return "notrack"
 	}
 	return fmt.Sprintf("Verdict(%d)", int(v))
 }
@@ -169,8 +176,11 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("chain %q: invalid hook %v", c.Name, c.Hook)
 		}
 		for j, r := range c.Rules {
-			if r.Verdict != Accept && r.Verdict != Drop {
-				return fmt.Errorf("chain %q rule %d: invalid verdict %v: use Accept or Drop", c.Name, j, r.Verdict)
+			if r.Verdict != Accept && r.Verdict != Drop && r.Verdict != Notrack {
+				return fmt.Errorf("chain %q rule %d: invalid verdict %v: use Accept, Drop or Notrack", c.Name, j, r.Verdict)
+			}
+			if r.Verdict == Notrack && (c.Priority != PriorityRaw || (c.Hook != Prerouting && c.Hook != Output)) {
+				return fmt.Errorf("chain %q rule %d: notrack acts only before connection tracking: use a prerouting or output chain of priority raw", c.Name, j)
 			}
 			if len(r.Comment) > maxComment {
 				return fmt.Errorf("chain %q rule %d: comment of %d bytes: keep it under %d", c.Name, j, len(r.Comment), maxComment)

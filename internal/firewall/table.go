@@ -273,11 +273,14 @@ func addChain(c *nftables.Conn, tbl *nftables.Table, ch Chain, sets map[string]*
 		if r.Counter {
 			exprs = append(exprs, &expr.Counter{})
 		}
-		v := expr.VerdictAccept
-		if r.Verdict == Drop {
-			v = expr.VerdictDrop
+		switch r.Verdict {
+		case Notrack:
+			exprs = append(exprs, &expr.Notrack{})
+		case Drop:
+			exprs = append(exprs, &expr.Verdict{Kind: expr.VerdictDrop})
+		default:
+			exprs = append(exprs, &expr.Verdict{Kind: expr.VerdictAccept})
 		}
-		exprs = append(exprs, &expr.Verdict{Kind: v})
 		var ud []byte
 		if r.Comment != "" {
 			ud = userdata.AppendString(nil, userdata.TypeComment, r.Comment)

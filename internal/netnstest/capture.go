@@ -221,6 +221,28 @@ func (n *NS) SendUDP(t testing.TB, dst netip.AddrPort, payload string) {
 	}
 }
 
+// ReceivedAll returns the payloads c receives until every one of want has
+// arrived or max has passed, whichever comes first: a generous max costs
+// nothing when the datagrams come.
+func ReceivedAll(c *net.UDPConn, max time.Duration, want ...string) []string {
+	var got []string
+	missing := map[string]bool{}
+	for _, w := range want {
+		missing[w] = true
+	}
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(max))
+	for len(missing) > 0 {
+		n, err := c.Read(buf)
+		if err != nil {
+			break
+		}
+		got = append(got, string(buf[:n]))
+		delete(missing, string(buf[:n]))
+	}
+	return got
+}
+
 // Received returns the payloads c receives within d.
 func Received(c *net.UDPConn, d time.Duration) []string {
 	var got []string

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,4 +256,49 @@ func (b *bed) pod(t *testing.T, name, hostIf string, gw netip.Prefix, addrs ...n
 		t.Fatalf("default route in %s: %v", p.Name, err)
 	}
 	return p
+}
+
+// flows counts the connection tracking entries in ns's namespace of UDP to
+// dport.
+func flows(t *testing.T, ns *netnstest.NS, dport uint16) int {
+	t.Helper()
+	out, err := ns.Exec("conntrack", "-L", "-p", "udp", "--dport", strconv.Itoa(int(dport)))
+	if err != nil && !strings.Contains(out, "flow entries") {
+		t.Fatalf("conntrack -L in %s: %v: %s", ns.Name, err, out)
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "udp ") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestNodesVXLANIsNotTracked: with the table, the VXLAN a node sends and
+// the VXLAN it receives from another node make no conntrack entry, while
+// other UDP between the same addresses does (the positive control: the
+// namespace tracks connections, and the count would show them).
+func TestNodesVXLANIsNotTracked(t *testing.T) {
+	b := newBed(t)
+	b.set(t, cluster(nodeIP, peerIP))
+	const other = 4788
+	b.node.ns.ListenUDP(t, other)
+	vxlanTo(b.peer.ns, peerIP, b.node, other)(t, newMarker(t), probes)
+	deadline := time.Now().Add(10 * time.Second)
+	for flows(t, b.node.ns, other) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("UDP to port %d from a node made no conntrack entry: the probe proves nothing", other)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fromPeer, own := vxlanFrom(b.peer.ns, peerIP, b.node), vxlanFrom(b.node.ns, nodeIP, b.peer)
+	fromPeer(t, newMarker(t), probes)
+	m := newMarker(t)
+	own(t, m, probes)
+	waitCount(t, b.peer, m, probes)
+	if n := flows(t, b.node.ns, underlay.DefaultPort); n != 0 {
+		out, _ := b.node.ns.Exec("conntrack", "-L", "-p", "udp", "--dport", "4789")
+		t.Errorf("%d conntrack entries for the nodes' VXLAN, want none:\n%s", n, out)
+	}
 }

@@ -22,6 +22,9 @@
 //	  the same, for datagrams a node would route on
 //	postrouting (srcnat + 10, after masquerade):
 //	  udp dport 4789 whose source this node rewrote (ct status snat): drop
+//	notrack-in (prerouting, raw), notrack-out (output, raw):
+//	  udp dport 4789 from a node address, not from a pod-side interface,
+//	  and this node's own: not tracked (no conntrack entry per packet)
 //	input (filter - 10):
 //	  udp dport 4789 from a pod-side interface: drop (even with a node's
 //	  address as source, which a pod can forge)
@@ -130,6 +133,23 @@ func Spec(c Config) (firewall.Spec, error) {
 		drop("from a pod address", vx, firewall.SAddrIn(firewall.IPv4, Pods4)),
 		drop("from a pod address", vx, firewall.SAddrIn(firewall.IPv6, Pods6)))
 
+	// The nodes' own VXLAN, sent by this node or arriving from another one
+	// on an interface that is not pod-side, is exempt from connection
+	// tracking (Calico and Cilium do the same for their overlays): the
+	// kernel would otherwise make and look up a conntrack entry for every
+	// packet of every pod's traffic. The rules above do not depend on it:
+	// what comes from a pod-side interface is still tracked (and so still
+	// seen as source-NATed after a masquerade), and dropped all the same.
+	fromNode := func(f firewall.AddrType, set string) firewall.Rule {
+		m := []firewall.Match{vx, firewall.SAddrIn(f, set)}
+		for _, pattern := range ifs {
+			m = append(m, firewall.IifNameNot(pattern))
+		}
+		return firewall.Rule{Match: m, Counter: true, Verdict: firewall.Notrack, Comment: "VXLAN from a node: not tracked"}
+	}
+	own := func(f firewall.AddrType, set string) firewall.Rule {
+		return firewall.Rule{Match: []firewall.Match{vx, firewall.SAddrIn(f, set)}, Counter: true, Verdict: firewall.Notrack, Comment: "this node's VXLAN: not tracked"}
+	}
 	spec := firewall.Spec{
 		Sets: []firewall.Set{
 			{Name: Nodes4, Type: firewall.IPv4, Elements: n4},
@@ -138,6 +158,12 @@ func Spec(c Config) (firewall.Spec, error) {
 			{Name: Pods6, Type: firewall.IPv6, Interval: true, Elements: p6},
 		},
 		Chains: []firewall.Chain{
+			{Name: "notrack-in", Hook: firewall.Prerouting, Priority: firewall.PriorityRaw, Rules: []firewall.Rule{
+				fromNode(firewall.IPv4, Nodes4), fromNode(firewall.IPv6, Nodes6),
+			}},
+			{Name: "notrack-out", Hook: firewall.Output, Priority: firewall.PriorityRaw, Rules: []firewall.Rule{
+				own(firewall.IPv4, Nodes4), own(firewall.IPv6, Nodes6),
+			}},
 			{Name: "prerouting", Hook: firewall.Prerouting, Priority: preroutingPriority, Rules: fromPods},
 			{Name: "forward", Hook: firewall.Forward, Priority: filterPriority, Rules: fromPods},
 			{Name: "postrouting", Hook: firewall.Postrouting, Priority: postroutingPriority, Rules: []firewall.Rule{

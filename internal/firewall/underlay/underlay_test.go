@@ -46,6 +46,16 @@ const golden = `	set nodes4 {
 		flags interval
 		elements = { fd00:10::/64 }
 	}
+	chain notrack-in {
+		type filter hook prerouting priority raw; policy accept;
+		udp dport 4789 ip saddr @nodes4 iifname != "sbv*" iifname != "sbbr*" iifname != "sbe*" iifname != "sbn*" iifname != "sbw*" iifname != "cni0" counter notrack comment "VXLAN from a node: not tracked"
+		udp dport 4789 ip6 saddr @nodes6 iifname != "sbv*" iifname != "sbbr*" iifname != "sbe*" iifname != "sbn*" iifname != "sbw*" iifname != "cni0" counter notrack comment "VXLAN from a node: not tracked"
+	}
+	chain notrack-out {
+		type filter hook output priority raw; policy accept;
+		udp dport 4789 ip saddr @nodes4 counter notrack comment "this node's VXLAN: not tracked"
+		udp dport 4789 ip6 saddr @nodes6 counter notrack comment "this node's VXLAN: not tracked"
+	}
 	chain prerouting {
 		type filter hook prerouting priority dstnat - 10; policy accept;
 		udp dport 4789 iifname "sbv*" counter drop comment "VXLAN from a pod-side interface"

@@ -46,11 +46,19 @@ func TestInnerPortOnlyThroughWireGuard(t *testing.T) {
 		netnstest.End{NS: gw, Name: "sbwgtr", Addr: netip.MustParsePrefix("198.18.73.1/24")},
 		netnstest.End{NS: inj, Name: "eth0", Addr: netip.MustParsePrefix("198.18.73.2/24")})
 	ln := gw.ListenUDP(t, 4790)
-	send := func(from *netnstest.NS, dst, msg string) []string {
-		from.SendUDP(t, netip.MustParseAddrPort(dst+":4790"), msg)
-		return netnstest.Received(ln, 500*time.Millisecond)
+	// send sends each datagram (from, destination, payload) and returns
+	// what arrives until the controls have (generously: a loaded machine).
+	type datagram struct {
+		from     *netnstest.NS
+		dst, msg string
 	}
-	if got := send(wanHost, "198.18.71.1", "before"); !slices.Contains(got, "before") {
+	send := func(controls []string, ds ...datagram) []string {
+		for _, d := range ds {
+			d.from.SendUDP(t, netip.MustParseAddrPort(d.dst+":4790"), d.msg)
+		}
+		return netnstest.ReceivedAll(ln, 10*time.Second, controls...)
+	}
+	if got := send([]string{"before"}, datagram{wanHost, "198.18.71.1", "before"}); !slices.Contains(got, "before") {
 		t.Fatalf("without the table the WAN's datagram did not arrive (%v): the probe proves nothing", got)
 	}
 
@@ -71,19 +79,22 @@ func TestInnerPortOnlyThroughWireGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tbl.Delete() })
-	if got := send(wanHost, "198.18.71.1", "from-wan"); len(got) != 0 {
+	// The WAN's datagram goes first; the controls through the tunnel
+	// interface and the injector follow, and are waited for.
+	got := send([]string{"from-tunnel", "from-injector"},
+		datagram{wanHost, "198.18.71.1", "from-wan"},
+		datagram{peer, "198.18.72.1", "from-tunnel"},
+		datagram{inj, "198.18.73.1", "from-injector"})
+	if slices.Contains(got, "from-wan") {
 		t.Errorf("with the table, the WAN's datagram arrived: %v", got)
 	}
-	if got := send(peer, "198.18.72.1", "from-tunnel"); !slices.Contains(got, "from-tunnel") {
-		t.Errorf("with the table, the tunnel interface's datagram did not arrive (%v)", got)
-	}
-	if got := send(inj, "198.18.73.1", "from-injector"); !slices.Contains(got, "from-injector") {
-		t.Errorf("with the table, the injector's datagram did not arrive (%v)", got)
+	if !slices.Contains(got, "from-tunnel") || !slices.Contains(got, "from-injector") {
+		t.Errorf("with the table, the tunnel interface's and the injector's datagrams did not both arrive (%v)", got)
 	}
 	if err := tbl.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	if got := send(wanHost, "198.18.71.1", "after"); !slices.Contains(got, "after") {
+	if got := send([]string{"after"}, datagram{wanHost, "198.18.71.1", "after"}); !slices.Contains(got, "after") {
 		t.Errorf("after Delete the WAN's datagram did not arrive (%v)", got)
 	}
 }
