@@ -46,10 +46,10 @@ func TestUnpublished(t *testing.T) {
 		annotation string
 		want       []string
 	}{
-		{"red", []string{"app/red"}},                          // Network, no NAD yet
-		{"blue", nil},                                         // published
-		{"foreign", nil},                                      // someone else's NAD
-		{"typo", nil},                                         // neither: Multus will say
+		{"red", []string{"app/red"}}, // Network, no NAD yet
+		{"blue", nil},                // published
+		{"foreign", nil},             // someone else's NAD
+		{"typo", nil},                // neither: Multus will say
 		{"blue,red,other/green", []string{"app/red", "other/green"}},
 		{`[{"name":"red"},{"name":"red","interface":"net2"}]`, []string{"app/red"}},
 		{`[{"name":`, nil}, // unreadable: the validating webhook refuses it
