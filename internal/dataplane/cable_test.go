@@ -203,7 +203,7 @@ func TestEdgeCableTraffic(t *testing.T) {
 	redA := c.addPod(t, c.a, "red", red, "10.100.0.11/24")
 	blueA := c.addPod(t, c.a, "blue", blue, "10.100.0.21/24")
 	farIP := c.farBeyondEdge(t)
-	if got := redA.ns.Ping(t, farIP, 3, "2"); got != 3 {
+	if got := redA.ns.Ping(t, farIP, 3, "5"); got != 3 {
 		t.Errorf("red pod -> beyond the edge cable: %d/3 replies", got)
 	}
 	if got := blueA.ns.Ping(t, farIP, 2, "1"); got != 0 {

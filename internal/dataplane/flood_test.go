@@ -55,7 +55,7 @@ func TestFloodReachesBeyondEdge(t *testing.T) {
 	if got := redB.ns.Ping(t, farIP, 5, "2"); got == 0 {
 		t.Errorf("red pod on b -> beyond a's edge cable: no reply to 5 pings")
 	}
-	if got := redB.ns.Ping(t, farIP, 3, "2"); got != 3 {
+	if got := redB.ns.Ping(t, farIP, 3, "5"); got != 3 {
 		t.Errorf("red pod on b -> beyond a's edge cable: %d/3 replies", got)
 	}
 	if got := blueB.ns.Ping(t, farIP, 2, "1"); got != 0 {

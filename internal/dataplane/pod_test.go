@@ -263,7 +263,7 @@ func TestConcurrentAddPod(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := pods[0].ns.Ping(t, pods[n-1].spec.IPs[0].Addr(), 2, "2"); got != 2 {
+	if got := pods[0].ns.Ping(t, pods[n-1].spec.IPs[0].Addr(), 2, "5"); got != 2 {
 		t.Errorf("local red pods: %d/2 replies", got)
 	}
 }
@@ -316,7 +316,7 @@ func TestIPv6Underlay(t *testing.T) {
 		t.Errorf("Set again over IPv6 changed devices: %v, were %v", got, before)
 	}
 	for _, pfx := range redB.spec.IPs {
-		if got := redA.ns.Ping(t, pfx.Addr(), 3, "2"); got != 3 {
+		if got := redA.ns.Ping(t, pfx.Addr(), 3, "5"); got != 3 {
 			t.Errorf("red a -> red b (%s) over IPv6: %d/3 replies", pfx.Addr(), got)
 		}
 	}

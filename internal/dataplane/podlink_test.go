@@ -69,7 +69,7 @@ func TestPreparePodFinish(t *testing.T) {
 	if err := c.a.dp.CheckPod(spec); err != nil {
 		t.Errorf("after Finish: %v", err)
 	}
-	if got := ns.Ping(t, holder.ip(), 2, "2"); got != 2 {
+	if got := ns.Ping(t, holder.ip(), 2, "5"); got != 2 {
 		t.Errorf("split pod -> holder: %d/2 replies", got)
 	}
 	// Finish again is harmless: addresses held are fine.

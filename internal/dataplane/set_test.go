@@ -180,7 +180,7 @@ func TestSetRemovesStale(t *testing.T) {
 	if err := c.a.dp.Set(c.config(c.a)); err != nil {
 		t.Fatal(err)
 	}
-	if got := redA.ns.Ping(t, redB.ip(), 3, "2"); got != 3 {
+	if got := redA.ns.Ping(t, redB.ip(), 3, "5"); got != 3 {
 		t.Errorf("red a -> red b after restoring the remotes: %d/3 replies", got)
 	}
 	if got := entries(t, c.a, blue); !containsLine(got, blueB.mac.String()) {
@@ -210,7 +210,7 @@ func TestSetKeepsNetworksInUse(t *testing.T) {
 	if got := linkIndexes(t, c.a); !maps.Equal(got, before) {
 		t.Errorf("devices changed: %v, were %v", got, before)
 	}
-	if got := blueA.ns.Ping(t, blueB.ip(), 2, "2"); got != 2 {
+	if got := blueA.ns.Ping(t, blueB.ip(), 2, "5"); got != 2 {
 		t.Errorf("blue a -> blue b while kept: %d/2 replies", got)
 	}
 
@@ -286,7 +286,7 @@ func TestSetRepairsDrift(t *testing.T) {
 		t.Errorf("stray entries left:\n%s", strings.Join(got, "\n"))
 	}
 	for _, pair := range [][2]*pod{{redA, redB}, {blueA, blueB}} {
-		if got := pair[0].ns.Ping(t, pair[1].ip(), 2, "2"); got != 2 {
+		if got := pair[0].ns.Ping(t, pair[1].ip(), 2, "5"); got != 2 {
 			t.Errorf("%s -> %s after repair: %d/2 replies", pair[0].ns.Name, pair[1].ns.Name, got)
 		}
 	}
@@ -322,7 +322,7 @@ func TestSetRejectsBadInput(t *testing.T) {
 	if got := linkIndexes(t, c.a); got["sbbr300"] == 0 || got["sbvx200"] != before["sbvx200"] {
 		t.Errorf("good networks did not converge or the bad one was touched: %v", got)
 	}
-	if got := redA.ns.Ping(t, redB.ip(), 2, "2"); got != 2 {
+	if got := redA.ns.Ping(t, redB.ip(), 2, "5"); got != 2 {
 		t.Errorf("red a -> red b: %d/2 replies", got)
 	}
 }
