@@ -99,7 +99,7 @@ func TestNetworkQuota(t *testing.T) {
 		}
 	}
 	waitUsed("networks", "0")
-	if err := k.Apply(ctx, network(ns, "only", "{cidr: 10.96.200.0/24}", "")); err != nil {
+	if err := k.Apply(ctx, network(ns, "only", "{cidr: 10.92.0.0/24}", "")); err != nil {
 		t.Fatal(err)
 	}
 	waitUsed("networks", "1")
