@@ -2,7 +2,6 @@ package admission_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -99,7 +98,7 @@ func waitUsage(t *testing.T, e *env, want sbv1.NetworkQuotaUsage) {
 			return err
 		}
 		if q.Status.Used != want || len(q.Status.Conditions) == 0 {
-			return errors.New(fmt.Sprintf("status %+v", q.Status))
+			return fmt.Errorf("status %+v", q.Status)
 		}
 		return nil
 	})
