@@ -67,4 +67,3 @@ func TestNetworkHandlerOnlyCreate(t *testing.T) {
 		t.Fatalf("update refused: %+v", res.Result)
 	}
 }
-
