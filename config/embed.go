@@ -84,7 +84,7 @@ func (ic *InterCluster) validate() error {
 
 // order is the apply order: a namespace before what lives in it, CRDs and
 // roles before the workloads that use them.
-var order = []string{"deploy/namespace.yaml", "crd/*.yaml", "rbac/*/*.yaml", "deploy/operator.yaml", "deploy/agent.yaml", "deploy/edge.yaml"}
+var order = []string{"deploy/namespace.yaml", "crd/*.yaml", "rbac/*/*.yaml", "deploy/operator.yaml", "deploy/webhook.yaml", "deploy/agent.yaml", "deploy/edge.yaml"}
 
 var funcs = template.FuncMap{
 	"certKeys":   CertKeys,

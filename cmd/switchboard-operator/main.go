@@ -5,6 +5,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,10 +18,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"switchboard/api/v1alpha1"
 	"switchboard/internal/intercluster"
 	"switchboard/internal/operator"
+	"switchboard/internal/webhookcert"
 )
 
 type options struct {
@@ -31,6 +34,8 @@ type options struct {
 	clusterName, edgeNode    string
 	idcoCerts                string
 	allowedProviders         string
+	webhookPort              int
+	namespace                string
 }
 
 func main() {
@@ -45,6 +50,8 @@ func main() {
 	flag.StringVar(&o.edgeNode, "edge-node", "", "with --inter-cluster: the gateway node that runs switchboard-edge")
 	flag.StringVar(&o.idcoCerts, "idco-certs", "/etc/switchboard/idco", "with --inter-cluster: client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
 	flag.StringVar(&o.allowedProviders, "allowed-providers", "", "with --inter-cluster: the only providers Networks may name, comma-separated, each NAME (any domain) or NAME=HOST:PORT; empty allows every provider that has a certificate directory")
+	flag.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the validating admission webhook (see docs/admission.md); 0 serves none")
+	flag.StringVar(&o.namespace, "namespace", envOr("POD_NAMESPACE", "switchboard-system"), "the operator's namespace: its webhook Service and certificate Secret are there")
 	flag.Parse()
 
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
@@ -76,13 +83,24 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrOpts := ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "switchboard-operator.switchboard.dev",
-	})
+	}
+	var rot *webhookcert.Rotator
+	if o.webhookPort != 0 {
+		if rot, err = newRotator(cfg, scheme, o.namespace); err != nil {
+			return err
+		}
+		mgrOpts.WebhookServer = webhook.NewServer(webhook.Options{
+			Port:    o.webhookPort,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.GetCertificate = rot.GetCertificate }},
+		})
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
@@ -101,6 +119,11 @@ func run(o options) error {
 	}
 	if err := operator.Setup(ctx, mgr, opCfg); err != nil {
 		return err
+	}
+	if rot != nil {
+		if err := setupWebhook(mgr, rot); err != nil {
+			return err
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add healthz check: %w", err)

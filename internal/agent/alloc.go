@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +18,7 @@ import (
 	sbv1 "switchboard/api/v1alpha1"
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/ipam"
+	"switchboard/internal/podnet"
 )
 
 // Allocation is race-free without any shared counter or bitmap: an
@@ -90,8 +90,8 @@ func (a *Agent) reserve(ctx context.Context, req cnirpc.Request, t *target, mac 
 		}
 	}
 	var err error
-	if r.staticIPs, err = parseStaticIPs(ips); err != nil {
-		return nil, err
+	if r.staticIPs, err = podnet.ParseIPs(ips); err != nil {
+		return nil, badRequest(err.Error())
 	}
 	return a.allocate(ctx, r)
 }
@@ -225,22 +225,4 @@ func newMAC() net.HardwareAddr {
 	_, _ = rand.Read(m)
 	m[0] = (m[0] | 0x02) &^ 0x01
 	return m
-}
-
-// parseStaticIPs reads the "ips" of the pod's network selection.
-func parseStaticIPs(ips []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range ips {
-		s = strings.TrimSpace(s)
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p)
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, badRequest(fmt.Sprintf("static address %q in the pod's k8s.v1.cni.cncf.io/networks \"ips\" is not an IP or CIDR (e.g. 10.20.0.7/24)", s))
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }

@@ -19,11 +19,7 @@ func selectionFor(sels []podnet.Selection, podNS, nadNS, nadName, ifName string)
 		if ns == "" {
 			ns = podNS
 		}
-		iface := s.Interface
-		if iface == "" {
-			iface = fmt.Sprintf("net%d", i+1)
-		}
-		if s.Name == nadName && ns == nadNS && iface == ifName {
+		if s.Name == nadName && ns == nadNS && s.InterfaceName(i) == ifName {
 			return s, true
 		}
 	}

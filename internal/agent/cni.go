@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -137,17 +136,13 @@ func admitNetwork(n *sbv1.Network, pod sbv1.PodRef) error {
 	if t := n.Spec.Type; t != "" && t != sbv1.VNet && t != sbv1.ExtVNet {
 		return badRequest(fmt.Sprintf("network %s/%s has type %q, which this version does not support: use type vnet or ext-vnet", n.Namespace, n.Name, t))
 	}
-	if pod.Namespace != n.Namespace && !shared(n, pod.Namespace) {
-		return badRequest(fmt.Sprintf("pods of namespace %s may not join network %s/%s: add %q to the network's spec.sharedWith", pod.Namespace, n.Namespace, n.Name, pod.Namespace))
+	if err := n.CheckNamespace(pod.Namespace); err != nil {
+		return badRequest(err.Error())
 	}
 	if n.Status.VNI == 0 {
 		return &requestError{code: types.ErrTryAgainLater, msg: fmt.Sprintf("network %s/%s is not ready yet (no VNI assigned): is switchboard-operator running? see `kubectl describe network -n %s %s`", n.Namespace, n.Name, n.Namespace, n.Name)}
 	}
 	return nil
-}
-
-func shared(n *sbv1.Network, ns string) bool {
-	return slices.Contains(n.Spec.SharedWith, "*") || slices.Contains(n.Spec.SharedWith, ns)
 }
 
 // add serves ADD: it resolves the request, then attaches the pod.

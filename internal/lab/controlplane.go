@@ -142,6 +142,10 @@ func (l *lab) controlPlane(c Cluster) (storage, controllers []daemon) {
 			"--authorization-mode=Node,RBAC", "--allow-privileged=true",
 			"--enable-priority-and-fairness=false",
 			"--profiling=false",
+			// Webhooks (the operator's admission webhook) are dialled at
+			// their endpoints' pod IPs, which this namespace routes
+			// (routePodCIDRs); it has no kube-proxy for ClusterIPs.
+			"--enable-aggregator-routing=true",
 		}},
 		{name: c.Name + "-kube-controller-manager", argv: []string{l.bin.k8s("kube-controller-manager"),
 			"--kubeconfig=" + l.clusterPath(c.Name, "controller-manager.kubeconfig"),

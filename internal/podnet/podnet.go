@@ -7,6 +7,7 @@ package podnet
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -83,6 +84,35 @@ func Networks(v, podNS string) ([]Ref, error) {
 			seen[r] = true
 			out = append(out, r)
 		}
+	}
+	return out, nil
+}
+
+// InterfaceName is the name of the pod interface for s, the i-th (from 0)
+// selection of the annotation: the one s names, or else net1, net2, ...
+// in annotation order, as Multus names them.
+func (s Selection) InterfaceName(i int) string {
+	if s.Interface != "" {
+		return s.Interface
+	}
+	return fmt.Sprintf("net%d", i+1)
+}
+
+// ParseIPs reads static addresses as a selection's "ips" gives them: CIDRs
+// (10.20.0.7/24) or bare addresses (a bare address is a host prefix).
+func ParseIPs(ips []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range ips {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("static address %q in the pod's %s \"ips\" is not an IP or CIDR (e.g. 10.20.0.7/24)", s, Annotation)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
 }

@@ -1,7 +1,9 @@
 package podnet
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +33,24 @@ func TestParseKeepsRequests(t *testing.T) {
 	want := []Selection{{Name: "seed", Namespace: "q", Interface: "s1"}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse = %+v, %v; want %+v", got, err, want)
+	}
+}
+
+func TestInterfaceNameAndParseIPs(t *testing.T) {
+	if got := (Selection{Name: "a"}).InterfaceName(2); got != "net3" {
+		t.Fatalf("default name of the third selection: %q, want net3 (Multus's)", got)
+	}
+	if got := (Selection{Name: "a", Interface: "x"}).InterfaceName(2); got != "x" {
+		t.Fatalf("named interface: %q", got)
+	}
+	ips, err := ParseIPs([]string{" 10.0.0.7/24", "10.0.0.8", "fd00::1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[10.0.0.7/24 10.0.0.8/32 fd00::1/128]"; fmt.Sprint(ips) != want {
+		t.Fatalf("ParseIPs: %v, want %s", ips, want)
+	}
+	if _, err := ParseIPs([]string{"ten.0.0.1"}); err == nil || !strings.Contains(err.Error(), `"ten.0.0.1"`) {
+		t.Fatalf("a bad address: %v", err)
 	}
 }

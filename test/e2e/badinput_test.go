@@ -92,6 +92,13 @@ func TestBadInputIsReportedAndHarmless(t *testing.T) {
 	k := cluster(t, "a")
 	const ns = "bad"
 	setupNetworks(t, ctx, k, ns, network(ns, "good", "{cidr: 10.90.0.0/24}", ""))
+	// The operator's webhook would refuse the bad pods below at apply
+	// (TestAdmissionRefusesAtApply); here it is switched off for this
+	// namespace, so that the agent's own checks at CNI ADD are tested
+	// (defence in depth).
+	if _, err := k.Kubectl(ctx, "", "label", "namespace", ns, "switchboard.dev/admission=disabled"); err != nil {
+		t.Fatal(err)
+	}
 	if err := k.Apply(ctx, kube.TestboxPods(ns, twoNodes(), `k8s.v1.cni.cncf.io/networks: good`)); err != nil {
 		t.Fatal(err)
 	}
