@@ -32,7 +32,11 @@ type Service struct {
 	now            func() time.Time
 	vniMin, vniMax uint32
 
-	mu sync.Mutex // serializes Update transactions
+	mu    sync.Mutex // serializes Update transactions
+	cache *policyCache
+
+	queueMu sync.Mutex
+	queue   []*pending // decisions waiting for a batch
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced when the revision moves
@@ -62,6 +66,7 @@ func New(store Store, opts ...Option) *Service {
 		vniMin: DefaultVNIMin,
 		vniMax: DefaultVNIMax,
 		wake:   make(chan struct{}),
+		cache:  newPolicyCache(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -94,6 +99,9 @@ func (s *Service) update(ctx context.Context, fn func(w *write) error) error {
 		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), actor: actorOf(ctx)}
 		return fn(w)
 	})
+	if w != nil && w.policy {
+		s.cache.drop()
+	}
 	if err == nil && w != nil && w.rev != 0 {
 		s.wakeUp()
 	}
@@ -108,6 +116,23 @@ type write struct {
 	now   time.Time
 	actor string
 	rev   int64
+	// policy is set once the transaction bumped the policy generation.
+	policy bool
+}
+
+// policyChanged bumps the policy generation, once per transaction, so that
+// cached keys, access lists and permissions are read again. A write that
+// changes any of them calls it before reading them (see
+// Tx.PolicyGeneration for why first).
+func (w *write) policyChanged() error {
+	if w.policy {
+		return nil
+	}
+	if _, err := w.BumpPolicyGeneration(w.ctx); err != nil {
+		return err
+	}
+	w.policy = true
+	return nil
 }
 
 // revision bumps the revision on first use and returns the new value.

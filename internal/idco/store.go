@@ -91,4 +91,28 @@ type Tx interface {
 
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// PolicyGeneration reads the counter that every change to keys,
+	// registrations, access lists or permissions bumps, and holds it for
+	// the rest of the transaction: a concurrent BumpPolicyGeneration (in
+	// this process or another on the same database) commits either before
+	// the transaction reads it or after the transaction ends.
+	PolicyGeneration(ctx context.Context) (int64, error)
+	// BumpPolicyGeneration increments the policy generation and returns
+	// the new value. A write that changes the policy calls it before
+	// reading what it changes.
+	BumpPolicyGeneration(ctx context.Context) (int64, error)
+
+	// EndedAuthorizations lists up to limit authorizations that ended
+	// before before, oldest first.
+	EndedAuthorizations(ctx context.Context, before time.Time, limit int) ([]Authorization, error)
+	// DeleteAuthorizations deletes the ended authorizations among ids and
+	// returns how many it deleted; active ones stay.
+	DeleteAuthorizations(ctx context.Context, ids []string) (int, error)
+	// AuditBefore lists up to limit audit entries made before before, by
+	// ascending ID.
+	AuditBefore(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)
+	// DeleteAudit deletes the audit entries made before before whose ID is
+	// at most throughID, and returns how many it deleted.
+	DeleteAudit(ctx context.Context, before time.Time, throughID int64) (int, error)
 }

@@ -280,11 +280,17 @@ func (t *tx) Audit(ctx context.Context, f idco.AuditFilter) ([]idco.AuditEntry, 
 		limit = 100
 	}
 	args = append(args, limit)
-	rows, err := t.query(ctx, `SELECT id, at, actor, action, network, cluster, user_name, subject, allowed, reason, detail
-		FROM audit WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	rows, err := t.query(ctx, `SELECT `+auditColumns+` FROM audit WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
+	return scanAudit(rows)
+}
+
+const auditColumns = `id, at, actor, action, network, cluster, user_name, subject, allowed, reason, detail`
+
+// scanAudit reads and closes rows of auditColumns.
+func scanAudit(rows *sql.Rows) ([]idco.AuditEntry, error) {
 	defer rows.Close()
 	es := []idco.AuditEntry{}
 	for rows.Next() {

@@ -1,0 +1,135 @@
+package idco
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"switchboard/internal/token"
+)
+
+// Decisions are group-committed: each Authorize queues its request and
+// every caller then tries to become the committer (Service.mu, the one
+// writer). The committer takes everything queued so far, up to
+// maxBatch, decides it in one transaction and answers each caller only
+// after that transaction commits, so every decision is durable before it
+// is answered. While one batch commits, the next one gathers. A failed
+// transaction fails every decision in its batch, and none of them is
+// recorded.
+const (
+	maxBatch = 256
+	// batchTimeout bounds one batch's transaction. It does not come from
+	// any caller's context: one caller giving up must not fail the others.
+	batchTimeout = 15 * time.Second
+)
+
+// pending is a decision waiting for its batch.
+type pending struct {
+	ctx  context.Context
+	req  AuthorizeRequest
+	pre  verified
+	done chan decided // buffered: the committer never blocks on it
+	// answered is set by the committer, under Service.mu.
+	answered bool
+}
+
+type decided struct {
+	d   decision
+	err error
+}
+
+// decideBatched queues p and returns its decision once its batch
+// committed.
+func (s *Service) decideBatched(ctx context.Context, p *pending) (decision, error) {
+	s.queueMu.Lock()
+	s.queue = append(s.queue, p)
+	s.queueMu.Unlock()
+
+	s.mu.Lock()
+	for !p.answered {
+		batch := s.takeBatch()
+		if len(batch) == 0 {
+			break // cannot happen: p is queued until answered
+		}
+		s.commitBatch(batch)
+	}
+	s.mu.Unlock()
+
+	select {
+	case r := <-p.done:
+		return r.d, r.err
+	case <-ctx.Done():
+		return decision{}, ctx.Err()
+	}
+}
+
+func (s *Service) takeBatch() []*pending {
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	n := min(len(s.queue), maxBatch)
+	batch := s.queue[:n:n]
+	s.queue = s.queue[n:]
+	if len(s.queue) == 0 {
+		s.queue = nil
+	}
+	return batch
+}
+
+// commitBatch decides the batch in one transaction and answers each
+// decision. The caller holds s.mu.
+func (s *Service) commitBatch(batch []*pending) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	results := make([]decided, len(batch))
+	var w *write
+	err := s.store.Update(ctx, func(tx Tx) error {
+		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC()}
+		if err := s.cache.sync(w); err != nil {
+			return err
+		}
+		for i, p := range batch {
+			if err := p.ctx.Err(); err != nil {
+				results[i].err = err // its caller gave up: decide nothing
+				continue
+			}
+			w.actor = actorOf(p.ctx)
+			d, err := s.authorizeIn(w, p.req, p.pre)
+			if err != nil {
+				return fmt.Errorf("decide authorization of pod %s/%s on network %q: %w", p.req.Namespace, p.req.Pod, p.req.Network, err)
+			}
+			results[i].d = d
+		}
+		return nil
+	})
+	if err != nil {
+		s.cache.drop()
+		err = fmt.Errorf("authorization not decided: the transaction of its batch of %d decision(s) failed and recorded none of them; ask again: %w", len(batch), err)
+		for i := range results {
+			results[i] = decided{err: err}
+		}
+	} else if w.rev != 0 {
+		s.wakeUp()
+	}
+	for i, p := range batch {
+		p.answered = true
+		p.done <- results[i]
+	}
+}
+
+// authorizeIn makes one decision in a batch's transaction: it decides,
+// stores the authorization an allowed decision makes, and audits it.
+func (s *Service) authorizeIn(w *write, req AuthorizeRequest, pre verified) (decision, error) {
+	var claims token.Claims
+	d, claims := s.decide(w, req, pre)
+	if d.err != nil {
+		return decision{}, d.err
+	}
+	if d.Allowed {
+		if err := s.grantAuthorization(w, req, claims, &d); err != nil {
+			return decision{}, err
+		}
+	}
+	err := w.audit(AuditEntry{Action: "authorize", Network: req.Network, Cluster: req.Cluster, User: claims.User,
+		Subject: req.Namespace + "/" + req.Pod, Allowed: d.Allowed, Reason: d.Reason, Detail: d.Detail})
+	return d, err
+}
