@@ -3,7 +3,9 @@ package idco
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
+	"sync/atomic"
 
 	"switchboard/internal/token"
 )
@@ -47,6 +49,9 @@ func (s *Service) decideBatched(ctx context.Context, p *pending) (decision, erro
 
 	s.mu.Lock()
 	for !p.answered {
+		// Let the callers that are about to queue do so: a batch is then
+		// larger and its commit shared by more decisions.
+		runtime.Gosched()
 		batch := s.takeBatch()
 		if len(batch) == 0 {
 			break // cannot happen: p is queued until answered
@@ -77,7 +82,11 @@ func (s *Service) takeBatch() []*pending {
 
 // commitBatch decides the batch in one transaction and answers each
 // decision. The caller holds s.mu.
+var DebugBatches, DebugDecisions atomic.Int64
+
 func (s *Service) commitBatch(batch []*pending) {
+	DebugBatches.Add(1)
+	DebugDecisions.Add(int64(len(batch)))
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	results := make([]decided, len(batch))

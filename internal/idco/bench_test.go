@@ -46,7 +46,16 @@ func BenchmarkAuthorize(b *testing.B) {
 	for _, be := range storetest.Backends(b) {
 		// Set up on the parent: a sub-benchmark's body runs once per b.N
 		// tried, and its cleanups run after each.
-		c := benchAPI(b, be.NewDSN(b), pub)
+		svc, c := benchAPI(b, be.NewDSN(b), pub)
+		b.Run("service/"+be.Name, func(b *testing.B) {
+			measure(b, func(ctx context.Context, i int64) error {
+				d, err := svc.Authorize(ctx, idco.AuthorizeRequest{Cluster: "a", Network: "n", Namespace: "bench", Pod: fmt.Sprintf("s%d", i), Token: raw})
+				if err == nil && !d.Allowed {
+					err = fmt.Errorf("refused: %s %s", d.Reason, d.Detail)
+				}
+				return err
+			})
+		})
 		b.Run("https+mtls/"+be.Name, func(b *testing.B) {
 			measure(b, func(ctx context.Context, i int64) error {
 				d, err := c.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "bench", Pod: fmt.Sprintf("p%d", i), Token: raw})
@@ -84,6 +93,7 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 		mu.Unlock()
 	})
 	elapsed := time.Since(start)
+	b.Logf("batches %d decisions %d", idco.DebugBatches.Swap(0), idco.DebugDecisions.Swap(0))
 	b.StopTimer()
 	if len(lat) == 0 {
 		return
@@ -94,8 +104,8 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 }
 
 // benchAPI serves a fresh IDCO on loopback where alice may join network n
-// registered in cluster a, and returns cluster a's client.
-func benchAPI(b *testing.B, dsn string, pub []byte) *client.Client {
+// registered in cluster a, and returns the Service and cluster a's client.
+func benchAPI(b *testing.B, dsn string, pub []byte) (*idco.Service, *client.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := b.TempDir()
 	must := func(err error) {
@@ -128,5 +138,5 @@ func benchAPI(b *testing.B, dsn string, pub []byte) *client.Client {
 		<-done
 		db.Close()
 	})
-	return c
+	return svc, c
 }

@@ -175,6 +175,10 @@ func inAccessList(list []AccessEntry, user, kid string) bool {
 	return false
 }
 
+// nonceUsesShown bounds the count of earlier uses of a token's nonce that a
+// decision's detail reports.
+const nonceUsesShown = 100
+
 // grantAuthorization stores the authorization an allowed decision makes,
 // revoking an earlier one of the same pod, and notes nonce reuse.
 func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Claims, d *decision) error {
@@ -191,7 +195,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 			return err
 		}
 	}
-	uses, err := w.NonceUses(w.ctx, c.User, c.Nonce)
+	uses, err := w.NonceUses(w.ctx, c.User, c.Nonce, nonceUsesShown)
 	if err != nil {
 		return err
 	}
@@ -201,7 +205,10 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 		return err
 	}
 	d.AuthorizationID, d.Expires = a.ID, a.Expires
-	if uses > 0 {
+	switch {
+	case uses >= nonceUsesShown:
+		d.Detail = fmt.Sprintf("token nonce %s was used before by %d or more authorizations of user %q", c.Nonce, uses, c.User)
+	case uses > 0:
 		d.Detail = fmt.Sprintf("token nonce %s was used before by %d authorization(s) of user %q", c.Nonce, uses, c.User)
 	}
 	return nil

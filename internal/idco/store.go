@@ -86,8 +86,9 @@ type Tx interface {
 	// RevokedSince lists the cluster's authorizations revoked at a
 	// revision after rev.
 	RevokedSince(ctx context.Context, cluster string, rev int64) ([]Authorization, error)
-	// NonceUses counts authorizations, active or not, made with the nonce.
-	NonceUses(ctx context.Context, user, nonce string) (int, error)
+	// NonceUses counts authorizations, active or not, made with the nonce,
+	// up to limit: a count of limit means limit or more.
+	NonceUses(ctx context.Context, user, nonce string, limit int) (int, error)
 
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
@@ -106,9 +107,11 @@ type Tx interface {
 	// EndedAuthorizations lists up to limit authorizations that ended
 	// before before, oldest first.
 	EndedAuthorizations(ctx context.Context, before time.Time, limit int) ([]Authorization, error)
-	// DeleteAuthorizations deletes the ended authorizations among ids and
-	// returns how many it deleted; active ones stay.
-	DeleteAuthorizations(ctx context.Context, ids []string) (int, error)
+	// DeleteEndedAuthorizations deletes the authorizations that ended
+	// before before and come no later than through in EndedAuthorizations'
+	// order (those it listed up to through), and returns how many it
+	// deleted; active ones stay.
+	DeleteEndedAuthorizations(ctx context.Context, before time.Time, through Authorization) (int, error)
 	// AuditBefore lists up to limit audit entries made before before, by
 	// ascending ID.
 	AuditBefore(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)

@@ -30,8 +30,9 @@ var migrations embed.FS
 
 // DB is an idco.Store on a SQL database. It is safe for concurrent use.
 type DB struct {
-	db *sql.DB
-	d  dialect
+	db    *sql.DB
+	d     dialect
+	stmts *stmtCache
 }
 
 var _ idco.Store = (*DB)(nil)
@@ -62,7 +63,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.SetMaxOpenConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &DB{db: db, d: d}
+	s := &DB{db: db, d: d, stmts: &stmtCache{db: db, d: d}}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d.name, err)
@@ -136,7 +137,10 @@ func makePrivate(file string) error {
 }
 
 // Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Update implements idco.Store.
 func (s *DB) Update(ctx context.Context, fn func(idco.Tx) error) error {
@@ -159,7 +163,9 @@ func (s *DB) run(ctx context.Context, readOnly bool, fn func(idco.Tx) error) err
 	if err != nil {
 		return fmt.Errorf("begin %s transaction: %w", s.d.name, err)
 	}
-	if err := fn(&tx{tx: sqlTx, d: s.d}); err != nil {
+	t := &tx{tx: sqlTx, d: s.d, stmts: s.stmts}
+	defer func() { s.stmts.prepare(ctx, t.missed) }()
+	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"switchboard/internal/idco"
@@ -39,18 +38,16 @@ func (t *tx) EndedAuthorizations(ctx context.Context, before time.Time, limit in
 		ORDER BY revoked_at, id LIMIT ?`, nanos(before), limit)
 }
 
-func (t *tx) DeleteAuthorizations(ctx context.Context, ids []string) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
+func (t *tx) DeleteEndedAuthorizations(ctx context.Context, before time.Time, through idco.Authorization) (int, error) {
+	if through.RevokedAt == nil {
+		return 0, fmt.Errorf("delete ended authorizations through %s: it has not ended", through.ID)
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	// Only ended ones: an id that was somehow made active again stays.
-	res, err := t.exec(ctx, `DELETE FROM authorizations WHERE revoked_at IS NOT NULL AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	// The rows EndedAuthorizations listed, in its order, up to through.
+	res, err := t.exec(ctx, `DELETE FROM authorizations WHERE revoked_at IS NOT NULL AND revoked_at < ?
+		AND (revoked_at < ? OR (revoked_at = ? AND id <= ?))`,
+		nanos(before), nanos(*through.RevokedAt), nanos(*through.RevokedAt), through.ID)
 	if err != nil {
-		return 0, fmt.Errorf("delete %d ended authorizations: %w", len(ids), err)
+		return 0, fmt.Errorf("delete authorizations ended before %s: %w", before.Format(time.RFC3339), err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
