@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 	"sync/atomic"
+	"time"
 
 	"switchboard/internal/token"
 )

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,6 +78,7 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 	var n atomic.Int64
 	b.SetParallelism(4)
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
@@ -93,6 +95,7 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 		mu.Unlock()
 	})
 	elapsed := time.Since(start)
+	cpu := cpuTime(b) - cpu0
 	b.Logf("batches %d decisions %d", idco.DebugBatches.Swap(0), idco.DebugDecisions.Swap(0))
 	b.StopTimer()
 	if len(lat) == 0 {
@@ -101,6 +104,19 @@ func measure(b *testing.B, op func(ctx context.Context, i int64) error) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "decisions/s")
 	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+	// CPU time of the whole process (client, server, database client)
+	// per operation: unlike decisions/s, it hardly moves with the load
+	// other programs put on the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-us/op")
+}
+
+// cpuTime returns the user and system CPU time the process used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchAPI serves a fresh IDCO on loopback where alice may join network n

@@ -33,20 +33,26 @@ type verified struct {
 // the caller's goroutine, so signature checks run in parallel. Any failure
 // leaves the whole check to decide.
 func (s *Service) preverify(ctx context.Context, req AuthorizeRequest) verified {
-	claims, err := token.Parse(req.Token)
-	if err != nil {
-		return verified{}
-	}
-	pub, ok := s.cache.signer(claims.KeyID)
-	if !ok {
-		return verified{}
-	}
-	c, err := token.Verify(ctx, req.Token, token.StaticKeys{claims.User: {{ID: claims.KeyID, Public: pub}}},
+	c, err := token.Verify(ctx, req.Token, signerSource{s.cache},
 		token.Expect{Network: req.Network, Cluster: req.Cluster, Now: s.now()})
 	if err != nil {
 		return verified{}
 	}
 	return verified{ok: true, claims: c}
+}
+
+// signerSource offers the cache's signer for the key a token's header
+// names, whoever the token's user is: the transaction checks that the key
+// is the user's.
+type signerSource struct{ c *policyCache }
+
+func (signerSource) Keys(context.Context, string) ([]token.Key, error) { return nil, nil }
+
+func (s signerSource) KeysFor(_ context.Context, _, keyID string) ([]token.Key, error) {
+	if pub, ok := s.c.signer(keyID); ok {
+		return []token.Key{{ID: keyID, Public: pub}}, nil
+	}
+	return nil, nil
 }
 
 // decide verifies the token against the IDCO's keys (unless pre says it

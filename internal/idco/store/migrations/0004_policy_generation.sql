@@ -7,5 +7,6 @@ CREATE TABLE policy_generation (
 	value BIGINT NOT NULL
 );
 INSERT INTO policy_generation (id, value) VALUES (1, 0);
--- Retention finds ended authorizations by when they ended.
-CREATE INDEX authorizations_revoked ON authorizations (revoked_at);
+-- Retention finds ended authorizations by when they ended. Partial, so
+-- that inserting an active authorization writes no entry in it.
+CREATE INDEX authorizations_ended ON authorizations (revoked_at) WHERE revoked_at IS NOT NULL;
