@@ -105,7 +105,7 @@ func parseDSN(dsn string) (d dialect, conn, file string, err error) {
 }
 
 func sqliteConn(path string) string {
-	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
 // makePrivate makes the SQLite database file 0600 before SQLite opens it:
