@@ -160,7 +160,10 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Decision
 		checkNamespace("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
 		return Decision{}, err
 	}
-	d, err := s.decideBatched(ctx, &pending{ctx: ctx, req: req, pre: s.preverify(ctx, req), done: make(chan decided, 1)})
+	s.verifying.Add(1)
+	pre := s.preverify(ctx, req)
+	s.verifying.Add(-1)
+	d, err := s.decideBatched(ctx, &pending{ctx: ctx, req: req, pre: pre, done: make(chan decided, 1)})
 	if err != nil {
 		return Decision{}, err
 	}

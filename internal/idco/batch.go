@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"switchboard/internal/token"
@@ -49,9 +48,12 @@ func (s *Service) decideBatched(ctx context.Context, p *pending) (decision, erro
 
 	s.mu.Lock()
 	for !p.answered {
-		// Let the callers that are about to queue do so: a batch is then
-		// larger and its commit shared by more decisions.
-		runtime.Gosched()
+		// Let the callers still checking signatures queue first: a batch
+		// is then larger and its commit shared by more decisions. Bounded,
+		// so a steady stream of callers cannot hold a batch back.
+		for i := 0; i < 4 && s.verifying.Load() > 0; i++ {
+			runtime.Gosched()
+		}
 		batch := s.takeBatch()
 		if len(batch) == 0 {
 			break // cannot happen: p is queued until answered
@@ -82,11 +84,7 @@ func (s *Service) takeBatch() []*pending {
 
 // commitBatch decides the batch in one transaction and answers each
 // decision. The caller holds s.mu.
-var DebugBatches, DebugDecisions atomic.Int64
-
 func (s *Service) commitBatch(batch []*pending) {
-	DebugBatches.Add(1)
-	DebugDecisions.Add(int64(len(batch)))
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	results := make([]decided, len(batch))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,8 @@ type Service struct {
 
 	queueMu sync.Mutex
 	queue   []*pending // decisions waiting for a batch
+	// verifying counts decisions checking signatures, soon to queue.
+	verifying atomic.Int64
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced when the revision moves
