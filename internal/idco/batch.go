@@ -90,7 +90,8 @@ func (s *Service) commitBatch(batch []*pending) {
 	results := make([]decided, len(batch))
 	var w *write
 	err := s.store.Update(ctx, func(tx Tx) error {
-		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC()}
+		var audits []AuditEntry
+		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), audits: &audits}
 		if err := s.cache.sync(w); err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func (s *Service) commitBatch(batch []*pending) {
 			}
 			results[i].d = d
 		}
-		return nil
+		return w.AppendAudit(ctx, audits...)
 	})
 	if err != nil {
 		s.cache.drop()

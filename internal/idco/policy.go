@@ -201,7 +201,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 			return err
 		}
 	}
-	uses, err := w.NonceUses(w.ctx, c.User, c.Nonce, nonceUsesShown)
+	uses, err := w.nonceUses(c.User, c.Nonce, nonceUsesShown)
 	if err != nil {
 		return err
 	}
@@ -210,6 +210,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 	if err := w.InsertAuthorization(w.ctx, a); err != nil {
 		return err
 	}
+	w.usedNonce(c.User, c.Nonce)
 	d.AuthorizationID, d.Expires = a.ID, a.Expires
 	switch {
 	case uses >= nonceUsesShown:

@@ -2,6 +2,7 @@ package idco_test
 
 import (
 	"bufio"
+	"fmt"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -31,14 +32,14 @@ func TestRetention(t *testing.T) {
 		}
 		f.must(svc.Release(f.ctx, "a", oldEnded.AuthorizationID))
 		// More old audit entries than one sweep batch holds.
-		f.must(f.db.Update(f.ctx, func(tx idco.Tx) error {
-			for i := 0; i < 1500; i++ {
-				if err := tx.AppendAudit(f.ctx, idco.AuditEntry{At: clock, Actor: "test", Action: "filler", Allowed: true}); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
+		filler := make([]idco.AuditEntry, 1500)
+		for i := range filler {
+			filler[i] = idco.AuditEntry{At: clock, Actor: "test", Action: "filler", Subject: fmt.Sprint(i), Allowed: true}
+		}
+		f.must(f.db.Update(f.ctx, func(tx idco.Tx) error { return tx.AppendAudit(f.ctx, filler...) }))
+		if es := f.audits("filler"); len(es) != 1000 || es[0].Subject != "1499" || es[999].Subject != "500" {
+			t.Fatalf("filler audit entries, newest first: %d, want 1000 from 1499 down to 500", len(es))
+		}
 		oldAudit := len(f.audits("filler")) // Audit's limit: at most 1000
 		if oldAudit == 0 {
 			t.Fatal("no filler audit entries")

@@ -121,6 +121,10 @@ type write struct {
 	rev   int64
 	// policy is set once the transaction bumped the policy generation.
 	policy bool
+	// audits, when set, collects the audit entries to append together at
+	// the end of the transaction.
+	audits *[]AuditEntry
+	nonces map[[2]string]int // nonce uses counted in this transaction
 }
 
 // policyChanged bumps the policy generation, once per transaction, so that
@@ -152,7 +156,38 @@ func (w *write) revision() (int64, error) {
 
 func (w *write) audit(e AuditEntry) error {
 	e.At, e.Actor = w.now, w.actor
+	if w.audits != nil {
+		*w.audits = append(*w.audits, e)
+		return nil
+	}
 	return w.AppendAudit(w.ctx, e)
+}
+
+// nonceUses counts, up to limit, the authorizations made with the user's
+// nonce, those of this transaction included: a batch of decisions for the
+// pods of one token asks the store once.
+func (w *write) nonceUses(user, nonce string, limit int) (int, error) {
+	k := [2]string{user, nonce}
+	if n, ok := w.nonces[k]; ok {
+		return min(n, limit), nil
+	}
+	n, err := w.NonceUses(w.ctx, user, nonce, limit)
+	if err != nil {
+		return 0, err
+	}
+	if w.nonces == nil {
+		w.nonces = map[[2]string]int{}
+	}
+	w.nonces[k] = n
+	return n, nil
+}
+
+// usedNonce notes an authorization made with the user's nonce.
+func (w *write) usedNonce(user, nonce string) {
+	k := [2]string{user, nonce}
+	if n, ok := w.nonces[k]; ok {
+		w.nonces[k] = n + 1
+	}
 }
 
 func (s *Service) wakeUp() {

@@ -90,7 +90,8 @@ type Tx interface {
 	// up to limit: a count of limit means limit or more.
 	NonceUses(ctx context.Context, user, nonce string, limit int) (int, error)
 
-	AppendAudit(ctx context.Context, e AuditEntry) error
+	// AppendAudit appends the entries, in order.
+	AppendAudit(ctx context.Context, es ...AuditEntry) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
 	// PolicyGeneration reads the counter that every change to keys,

@@ -255,16 +255,28 @@ func (t *tx) NonceUses(ctx context.Context, user, nonce string, limit int) (int,
 	return n, nil
 }
 
-func (t *tx) AppendAudit(ctx context.Context, e idco.AuditEntry) error {
-	allowed := 0
-	if e.Allowed {
-		allowed = 1
-	}
-	_, err := t.exec(ctx, `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nanos(e.At), e.Actor, e.Action, e.Network, e.Cluster, e.User, e.Subject, allowed, e.Reason, e.Detail)
-	if err != nil {
-		return fmt.Errorf("append audit entry %q: %w", e.Action, err)
+// auditChunk is how many audit entries one INSERT writes: a batch of
+// decisions appends its entries together, and a statement per entry cost
+// more than the entry.
+const auditChunk = 32
+
+func (t *tx) AppendAudit(ctx context.Context, es ...idco.AuditEntry) error {
+	for len(es) > 0 {
+		n := min(len(es), auditChunk)
+		q := `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail) VALUES ` +
+			strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n-1) + `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		args := make([]any, 0, 10*n)
+		for _, e := range es[:n] {
+			allowed := 0
+			if e.Allowed {
+				allowed = 1
+			}
+			args = append(args, nanos(e.At), e.Actor, e.Action, e.Network, e.Cluster, e.User, e.Subject, allowed, e.Reason, e.Detail)
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("append %d audit entries (first %q): %w", n, es[0].Action, err)
+		}
+		es = es[n:]
 	}
 	return nil
 }
