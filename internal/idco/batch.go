@@ -91,21 +91,16 @@ func (s *Service) commitBatch(batch []*pending) {
 	var w *write
 	err := s.store.Update(ctx, func(tx Tx) error {
 		var audits []AuditEntry
-		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), audits: &audits}
+		var granted []Authorization
+		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), audits: &audits, granted: &granted}
 		if err := s.cache.sync(w); err != nil {
 			return err
 		}
-		for i, p := range batch {
-			if err := p.ctx.Err(); err != nil {
-				results[i].err = err // its caller gave up: decide nothing
-				continue
-			}
-			w.actor = actorOf(p.ctx)
-			d, err := s.authorizeIn(w, p.req, p.pre)
-			if err != nil {
-				return fmt.Errorf("decide authorization of pod %s/%s on network %q: %w", p.req.Namespace, p.req.Pod, p.req.Network, err)
-			}
-			results[i].d = d
+		if err := s.decideAll(w, batch, results); err != nil {
+			return err
+		}
+		if err := w.InsertAuthorization(ctx, granted...); err != nil {
+			return err
 		}
 		return w.AppendAudit(ctx, audits...)
 	})
@@ -124,20 +119,54 @@ func (s *Service) commitBatch(batch []*pending) {
 	}
 }
 
-// authorizeIn makes one decision in a batch's transaction: it decides,
-// stores the authorization an allowed decision makes, and audits it.
-func (s *Service) authorizeIn(w *write, req AuthorizeRequest, pre verified) (decision, error) {
-	var claims token.Claims
-	d, claims := s.decide(w, req, pre)
-	if d.err != nil {
-		return decision{}, d.err
-	}
-	if d.Allowed {
-		if err := s.grantAuthorization(w, req, claims, &d); err != nil {
-			return decision{}, err
+// decideAll decides every decision of the batch whose caller still waits,
+// into results: first the decisions, then, with the active authorizations
+// of all the allowed pods read at once, the authorizations they make and
+// the audit entries, decision by decision.
+func (s *Service) decideAll(w *write, batch []*pending, results []decided) error {
+	claims := make([]token.Claims, len(batch))
+	var refs []PodRef
+	for i, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			results[i].err = err // its caller gave up: decide nothing
+			continue
+		}
+		d, c := s.decide(w, p.req, p.pre)
+		if d.err != nil {
+			return fmt.Errorf("decide authorization of pod %s/%s on network %q: %w", p.req.Namespace, p.req.Pod, p.req.Network, d.err)
+		}
+		results[i].d, claims[i] = d, c
+		if d.Allowed {
+			refs = append(refs, PodRef{Cluster: p.req.Cluster, Network: p.req.Network, Namespace: p.req.Namespace, Pod: p.req.Pod})
 		}
 	}
-	err := w.audit(AuditEntry{Action: "authorize", Network: req.Network, Cluster: req.Cluster, User: claims.User,
-		Subject: req.Namespace + "/" + req.Pod, Allowed: d.Allowed, Reason: d.Reason, Detail: d.Detail})
-	return d, err
+	active, err := w.ActiveForPods(w.ctx, refs)
+	if err != nil {
+		return err
+	}
+	w.pods = make(map[PodRef][]Authorization, len(refs))
+	for _, r := range refs {
+		w.pods[r] = nil
+	}
+	for _, a := range active {
+		r := PodRef{Cluster: a.Cluster, Network: a.Network, Namespace: a.Namespace, Pod: a.Pod}
+		w.pods[r] = append(w.pods[r], a)
+	}
+	for i, p := range batch {
+		if results[i].err != nil {
+			continue
+		}
+		w.actor = actorOf(p.ctx)
+		d, req := &results[i].d, p.req
+		if d.Allowed {
+			if err := s.grantAuthorization(w, req, claims[i], d); err != nil {
+				return fmt.Errorf("store authorization of pod %s/%s on network %q: %w", req.Namespace, req.Pod, req.Network, err)
+			}
+		}
+		if err := w.audit(AuditEntry{Action: "authorize", Network: req.Network, Cluster: req.Cluster, User: claims[i].User,
+			Subject: req.Namespace + "/" + req.Pod, Allowed: d.Allowed, Reason: d.Reason, Detail: d.Detail}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

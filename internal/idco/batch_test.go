@@ -110,3 +110,46 @@ func TestDecisionDurableWhenAnswered(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestSamePodInOneBatch: concurrent decisions for one pod, many of them in
+// the same batch, leave exactly one active authorization; each other one
+// ended as superseded, in the store and in the audit log.
+func TestSamePodInOneBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		alice := f.addUser("alice")
+		f.register("a", "n", 100, alice)
+		raw := f.sign(alice, "n")
+		const n = 16
+		var wg sync.WaitGroup
+		ids := make([]string, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := f.svc.Authorize(f.ctx, idco.AuthorizeRequest{Cluster: "a", Network: "n", Namespace: "default", Pod: "same", Token: raw})
+				if err != nil || !d.Allowed {
+					t.Errorf("decision %d: %+v, %v", i, d, err)
+				}
+				ids[i] = d.AuthorizationID
+			}()
+		}
+		wg.Wait()
+		l, err := f.svc.Authorizations(f.ctx, "a", 1, 0)
+		f.must(err)
+		if len(l.Active) != 1 {
+			t.Fatalf("%d active authorizations for one pod, want 1: %+v", len(l.Active), l.Active)
+		}
+		ended := map[string]string{}
+		for _, a := range l.Revoked {
+			ended[a.ID] = a.RevokedReason
+		}
+		for _, id := range ids {
+			if id != l.Active[0].ID && ended[id] != "Superseded" {
+				t.Errorf("authorization %s: ended %q, want Superseded", id, ended[id])
+			}
+		}
+		if got := len(f.audits("revoke-authorization")); got != n-1 {
+			t.Errorf("%d revoke-authorization audit entries, want %d", got, n-1)
+		}
+	})
+}

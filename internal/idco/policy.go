@@ -192,7 +192,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 	if err != nil {
 		return err
 	}
-	old, err := w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: req.Network, Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod})
+	old, err := w.activeFor(PodRef{Cluster: req.Cluster, Network: req.Network, Namespace: req.Namespace, Pod: req.Pod})
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 	}
 	a := Authorization{ID: newID("az-"), Network: req.Network, Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod,
 		User: c.User, KeyID: c.KeyID, Nonce: c.Nonce, CreatedAt: w.now, Expires: c.Expiry.UTC(), Revision: rev}
-	if err := w.InsertAuthorization(w.ctx, a); err != nil {
+	if err := w.insert(a); err != nil {
 		return err
 	}
 	w.usedNonce(c.User, c.Nonce)

@@ -223,7 +223,7 @@ func (s *Service) revoke(w *write, a Authorization, reason, detail string) error
 	if err != nil {
 		return err
 	}
-	ok, err := w.RevokeAuthorization(w.ctx, a.ID, reason, w.now, rev)
+	ok, err := w.end(a.ID, reason, w.now, rev)
 	if err != nil || !ok {
 		return err
 	}

@@ -125,6 +125,51 @@ type write struct {
 	// the end of the transaction.
 	audits *[]AuditEntry
 	nonces map[[2]string]int // nonce uses counted in this transaction
+	// pods, when set, holds the active authorizations of the pods a batch
+	// decides on, read together; granted collects the authorizations the
+	// batch makes, inserted together at its end.
+	pods    map[PodRef][]Authorization
+	granted *[]Authorization
+}
+
+// activeFor returns the pod's active authorizations, this transaction's
+// included.
+func (w *write) activeFor(ref PodRef) ([]Authorization, error) {
+	if as, ok := w.pods[ref]; ok {
+		return as, nil
+	}
+	return w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: ref.Network, Cluster: ref.Cluster, Namespace: ref.Namespace, Pod: ref.Pod})
+}
+
+// insert stores a new authorization, at once or with the batch's.
+func (w *write) insert(a Authorization) error {
+	ref := PodRef{Cluster: a.Cluster, Network: a.Network, Namespace: a.Namespace, Pod: a.Pod}
+	if w.pods != nil {
+		w.pods[ref] = []Authorization{a}
+	}
+	if w.granted != nil {
+		*w.granted = append(*w.granted, a)
+		return nil
+	}
+	return w.InsertAuthorization(w.ctx, a)
+}
+
+// end ends authorization id: one granted in this transaction is ended
+// before it is inserted. It reports false if it had already ended.
+func (w *write) end(id, reason string, at time.Time, rev int64) (bool, error) {
+	if w.granted != nil {
+		for i := range *w.granted {
+			if a := &(*w.granted)[i]; a.ID == id {
+				if a.RevokedAt != nil {
+					return false, nil
+				}
+				t := at
+				a.RevokedAt, a.RevokedReason, a.Revision = &t, reason, rev
+				return true, nil
+			}
+		}
+	}
+	return w.RevokeAuthorization(w.ctx, id, reason, at, rev)
 }
 
 // policyChanged bumps the policy generation, once per transaction, so that

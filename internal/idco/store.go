@@ -31,6 +31,11 @@ type ActiveFilter struct {
 	ExpiresBefore time.Time
 }
 
+// PodRef names a pod's place on a network: what an authorization is for.
+type PodRef struct {
+	Cluster, Network, Namespace, Pod string
+}
+
 // Tx is one transaction on a Store. Slices it returns are owned by the
 // caller. Lookups of a missing row return an error wrapping ErrNotFound.
 type Tx interface {
@@ -77,7 +82,11 @@ type Tx interface {
 	// ClusterRegistrations lists the cluster's registrations, by network.
 	ClusterRegistrations(ctx context.Context, cluster string) ([]Registration, error)
 
-	InsertAuthorization(ctx context.Context, a Authorization) error
+	// InsertAuthorization inserts the authorizations, in order.
+	InsertAuthorization(ctx context.Context, as ...Authorization) error
+	// ActiveForPods lists the active authorizations of the pods, oldest
+	// first.
+	ActiveForPods(ctx context.Context, pods []PodRef) ([]Authorization, error)
 	Authorization(ctx context.Context, id string) (Authorization, error)
 	// RevokeAuthorization ends an active authorization; it reports false
 	// if the authorization was already revoked.

@@ -176,14 +176,53 @@ func scanAuthz(s interface{ Scan(...any) error }) (idco.Authorization, error) {
 	return a, nil
 }
 
-func (t *tx) InsertAuthorization(ctx context.Context, a idco.Authorization) error {
-	_, err := t.exec(ctx, `INSERT INTO authorizations (`+authzColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Network, a.Cluster, a.Namespace, a.Pod, a.User, a.KeyID, a.Nonce,
-		nanos(a.CreatedAt), nanos(a.Expires), nullNanos(a.RevokedAt), a.RevokedReason, a.Revision)
-	if err != nil {
-		return fmt.Errorf("insert authorization %s: %w", a.ID, err)
+func (t *tx) InsertAuthorization(ctx context.Context, as ...idco.Authorization) error {
+	for len(as) > 0 {
+		n := min(len(as), rowChunk)
+		q := `INSERT INTO authorizations (` + authzColumns + `) VALUES ` + rows(n, 13)
+		args := make([]any, 0, 13*n)
+		for _, a := range as[:n] {
+			args = append(args, a.ID, a.Network, a.Cluster, a.Namespace, a.Pod, a.User, a.KeyID, a.Nonce,
+				nanos(a.CreatedAt), nanos(a.Expires), nullNanos(a.RevokedAt), a.RevokedReason, a.Revision)
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert %d authorizations (first %s): %w", n, as[0].ID, err)
+		}
+		as = as[n:]
 	}
 	return nil
+}
+
+// rowChunk is how many rows one multi-row INSERT or lookup handles: a
+// batch of decisions writes its rows together, and a statement per row
+// cost more than the row. Statements of 1 to rowChunk rows are prepared
+// and kept.
+const rowChunk = 32
+
+// rows returns n parenthesised groups of width placeholders.
+func rows(n, width int) string {
+	one := "(?" + strings.Repeat(", ?", width-1) + ")"
+	return strings.Repeat(one+", ", n-1) + one
+}
+
+func (t *tx) ActiveForPods(ctx context.Context, pods []idco.PodRef) ([]idco.Authorization, error) {
+	var out []idco.Authorization
+	for len(pods) > 0 {
+		n := min(len(pods), rowChunk)
+		var args []any
+		for _, p := range pods[:n] {
+			args = append(args, p.Cluster, p.Network, p.Namespace, p.Pod)
+		}
+		as, err := t.authzs(ctx, `SELECT `+authzColumns+` FROM authorizations WHERE revoked_at IS NULL AND (`+
+			strings.TrimSuffix(strings.Repeat(`(cluster = ? AND network = ? AND namespace = ? AND pod = ?) OR `, n), ` OR `)+
+			`) ORDER BY created_at, id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+		pods = pods[n:]
+	}
+	return out, nil
 }
 
 func (t *tx) Authorization(ctx context.Context, id string) (idco.Authorization, error) {
@@ -255,16 +294,10 @@ func (t *tx) NonceUses(ctx context.Context, user, nonce string, limit int) (int,
 	return n, nil
 }
 
-// auditChunk is how many audit entries one INSERT writes: a batch of
-// decisions appends its entries together, and a statement per entry cost
-// more than the entry.
-const auditChunk = 32
-
 func (t *tx) AppendAudit(ctx context.Context, es ...idco.AuditEntry) error {
 	for len(es) > 0 {
-		n := min(len(es), auditChunk)
-		q := `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail) VALUES ` +
-			strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), `, n-1) + `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		n := min(len(es), rowChunk)
+		q := `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail) VALUES ` + rows(n, 10)
 		args := make([]any, 0, 10*n)
 		for _, e := range es[:n] {
 			allowed := 0
