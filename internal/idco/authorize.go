@@ -163,7 +163,7 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Decision
 	s.verifying.Add(1)
 	pre := s.preverify(ctx, req)
 	s.verifying.Add(-1)
-	d, err := s.decideBatched(ctx, &pending{ctx: ctx, req: req, pre: pre, done: make(chan decided, 1)})
+	d, err := s.decideBatched(&pending{ctx: ctx, req: req, pre: pre})
 	if err != nil {
 		return Decision{}, err
 	}

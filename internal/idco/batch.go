@@ -9,14 +9,15 @@ import (
 	"switchboard/internal/token"
 )
 
-// Decisions are group-committed: each Authorize queues its request and
-// every caller then tries to become the committer (Service.mu, the one
-// writer). The committer takes everything queued so far, up to
-// maxBatch, decides it in one transaction and answers each caller only
-// after that transaction commits, so every decision is durable before it
-// is answered. While one batch commits, the next one gathers. A failed
-// transaction fails every decision in its batch, and none of them is
-// recorded.
+// Decisions are group-committed: each Authorize queues its request. If no
+// decision is leading, the caller leads: it takes the writer lock
+// (Service.mu) and commits batches (everything queued so far, up to
+// maxBatch, in one transaction) until its own decision is answered, then
+// hands the lead to the oldest decision still queued. The other callers
+// wait for their answer, which comes only after their batch committed, so
+// every decision is durable before it is answered; while one batch
+// commits, the next one gathers. A failed transaction fails every decision
+// in its batch, and none of them is recorded.
 const (
 	maxBatch = 256
 	// batchTimeout bounds one batch's transaction. It does not come from
@@ -26,10 +27,13 @@ const (
 
 // pending is a decision waiting for its batch.
 type pending struct {
-	ctx  context.Context
-	req  AuthorizeRequest
-	pre  verified
-	done chan decided // buffered: the committer never blocks on it
+	ctx context.Context
+	req AuthorizeRequest
+	pre verified
+	// done receives the answer; lead, the lead. Both are buffered: the
+	// sender never blocks.
+	done chan decided
+	lead chan struct{}
 	// answered is set by the committer, under Service.mu.
 	answered bool
 }
@@ -40,12 +44,32 @@ type decided struct {
 }
 
 // decideBatched queues p and returns its decision once its batch
-// committed.
-func (s *Service) decideBatched(ctx context.Context, p *pending) (decision, error) {
+// committed. It waits for the answer even if ctx ends (the batch then
+// skips p if it has not started), so that the lead is never handed to a
+// caller that left.
+func (s *Service) decideBatched(p *pending) (decision, error) {
+	p.done, p.lead = make(chan decided, 1), make(chan struct{}, 1)
 	s.queueMu.Lock()
 	s.queue = append(s.queue, p)
+	leading := !s.leading
+	s.leading = true
 	s.queueMu.Unlock()
+	if leading {
+		s.leadUntilAnswered(p)
+	}
+	for {
+		select {
+		case r := <-p.done:
+			return r.d, r.err
+		case <-p.lead:
+			s.leadUntilAnswered(p)
+		}
+	}
+}
 
+// leadUntilAnswered commits batches until p is answered, then hands the
+// lead to the oldest queued decision, if any.
+func (s *Service) leadUntilAnswered(p *pending) {
 	s.mu.Lock()
 	for !p.answered {
 		// Let the callers still checking signatures queue first: a batch
@@ -54,20 +78,16 @@ func (s *Service) decideBatched(ctx context.Context, p *pending) (decision, erro
 		for i := 0; i < 4 && s.verifying.Load() > 0; i++ {
 			runtime.Gosched()
 		}
-		batch := s.takeBatch()
-		if len(batch) == 0 {
-			break // cannot happen: p is queued until answered
-		}
-		s.commitBatch(batch)
+		s.commitBatch(s.takeBatch()) // p is queued until answered
 	}
 	s.mu.Unlock()
-
-	select {
-	case r := <-p.done:
-		return r.d, r.err
-	case <-ctx.Done():
-		return decision{}, ctx.Err()
+	s.queueMu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].lead <- struct{}{}
+	} else {
+		s.leading = false
 	}
+	s.queueMu.Unlock()
 }
 
 func (s *Service) takeBatch() []*pending {

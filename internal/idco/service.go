@@ -38,6 +38,7 @@ type Service struct {
 
 	queueMu sync.Mutex
 	queue   []*pending // decisions waiting for a batch
+	leading bool       // a decision leads: it commits the batches
 	// verifying counts decisions checking signatures, soon to queue.
 	verifying atomic.Int64
 
