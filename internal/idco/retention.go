@@ -69,62 +69,58 @@ func (s *Service) Sweep(ctx context.Context, r Retention) (SweepResult, error) {
 }
 
 func (s *Service) sweepAuthorizations(ctx context.Context, before time.Time, ex Exporter) (int, error) {
-	total := 0
-	for {
-		var as []Authorization
-		err := s.store.View(ctx, func(tx Tx) (err error) {
-			as, err = tx.EndedAuthorizations(ctx, before, sweepBatch)
-			return err
-		})
-		if err != nil || len(as) == 0 {
-			return total, err
-		}
-		if ex != nil {
-			if err := ex.ExportAuthorizations(ctx, as); err != nil {
-				return total, fmt.Errorf("export %d ended authorizations to %s before deleting them: %w", len(as), ex, err)
-			}
-		}
-		var n int
-		err = s.update(ctx, func(w *write) (err error) {
-			n, err = w.DeleteEndedAuthorizations(ctx, before, as[len(as)-1])
-			return err
-		})
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if len(as) < sweepBatch {
-			return total, nil
-		}
+	var export func(context.Context, []Authorization) error
+	if ex != nil {
+		export = ex.ExportAuthorizations
 	}
+	return sweep(ctx, s, "ended authorizations", ex,
+		func(tx Tx) ([]Authorization, error) { return tx.EndedAuthorizations(ctx, before, sweepBatch) },
+		export,
+		func(w *write, last Authorization) (int, error) { return w.DeleteEndedAuthorizations(ctx, before, last) })
 }
 
 func (s *Service) sweepAudit(ctx context.Context, before time.Time, ex Exporter) (int, error) {
+	var export func(context.Context, []AuditEntry) error
+	if ex != nil {
+		export = ex.ExportAudit
+	}
+	return sweep(ctx, s, "audit entries", ex,
+		func(tx Tx) ([]AuditEntry, error) { return tx.AuditBefore(ctx, before, sweepBatch) },
+		export,
+		func(w *write, last AuditEntry) (int, error) { return w.DeleteAudit(ctx, before, last.ID) })
+}
+
+// sweep lists rows in batches of sweepBatch, exports each batch (unless
+// export is nil) and then deletes it, through its last row, in a write
+// transaction, until a batch comes short. It returns how many rows it
+// deleted.
+func sweep[T any](ctx context.Context, s *Service, what string, ex Exporter, list func(Tx) ([]T, error),
+	export func(context.Context, []T) error, del func(w *write, last T) (int, error)) (int, error) {
 	total := 0
 	for {
-		var es []AuditEntry
+		var rows []T
 		err := s.store.View(ctx, func(tx Tx) (err error) {
-			es, err = tx.AuditBefore(ctx, before, sweepBatch)
+			rows, err = list(tx)
 			return err
 		})
-		if err != nil || len(es) == 0 {
+		if err != nil || len(rows) == 0 {
 			return total, err
 		}
-		if ex != nil {
-			if err := ex.ExportAudit(ctx, es); err != nil {
-				return total, fmt.Errorf("export %d audit entries to %s before deleting them: %w", len(es), ex, err)
+		if export != nil {
+			if err := export(ctx, rows); err != nil {
+				return total, fmt.Errorf("export %d %s to %s before deleting them: %w", len(rows), what, ex, err)
 			}
 		}
 		var n int
 		err = s.update(ctx, func(w *write) (err error) {
-			n, err = w.DeleteAudit(ctx, before, es[len(es)-1].ID)
+			n, err = del(w, rows[len(rows)-1])
 			return err
 		})
 		if err != nil {
 			return total, err
 		}
 		total += n
-		if len(es) < sweepBatch {
+		if len(rows) < sweepBatch {
 			return total, nil
 		}
 	}

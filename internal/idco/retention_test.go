@@ -50,6 +50,15 @@ func TestRetention(t *testing.T) {
 		f.must(svc.Release(f.ctx, "a", newEnded.AuthorizationID))
 		before := countAudit(t, f)
 
+		// An export that fails deletes nothing.
+		bad := idco.JSONLines{Path: filepath.Join(t.TempDir(), "missing", "export.jsonl")}
+		if _, err := svc.Sweep(f.ctx, idco.Retention{Audit: 24 * time.Hour, EndedAuthorizations: 24 * time.Hour, Export: bad}); err == nil {
+			t.Error("sweep with an export into a missing directory succeeded, want an error")
+		}
+		if n := countAudit(t, f); n != before {
+			t.Fatalf("failed export: audit log %d -> %d entries, want nothing deleted", before, n)
+		}
+
 		dir := t.TempDir()
 		r := idco.Retention{Audit: 24 * time.Hour, EndedAuthorizations: 24 * time.Hour,
 			Export: idco.JSONLines{Path: dir, Now: func() time.Time { return now }}}
@@ -109,6 +118,10 @@ func TestRetention(t *testing.T) {
 		}
 		if _, err := os.Stat(file); !os.IsNotExist(err) {
 			t.Errorf("second sweep wrote %s (%v), want no file", file, err)
+		}
+		// Without an exporter too.
+		if res, err := svc.Sweep(f.ctx, idco.Retention{Audit: time.Hour, EndedAuthorizations: time.Hour}); err != nil || res.Audit+res.Authorizations != 0 {
+			t.Errorf("sweep without export: %+v, %v; want nothing deleted", res, err)
 		}
 	})
 }
