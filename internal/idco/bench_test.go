@@ -58,7 +58,10 @@ func BenchmarkAuthorize(b *testing.B) {
 			for _, be := range backends {
 				// Set up on the parent: a sub-benchmark's body runs once
 				// per b.N tried, and its cleanups run after each.
-				svc, c := benchAPI(b, be.NewDSN(b), pub)
+				// One client, so one HTTP/2 connection, per 8 clients: as
+				// many operators, each with its own connection.
+				svc, cs := benchAPI(b, be.NewDSN(b), pub, max(1, clients/8))
+				var next atomic.Int64
 				b.Run("service/"+be.Name, func(b *testing.B) {
 					measure(b, clients, func(ctx context.Context) error {
 						d, err := svc.Authorize(ctx, idco.AuthorizeRequest{Cluster: "a", Network: "n", Namespace: "bench", Pod: fmt.Sprintf("s%d", pods.Add(1)), Token: raw})
@@ -67,6 +70,7 @@ func BenchmarkAuthorize(b *testing.B) {
 				})
 				b.Run("https+mtls/"+be.Name, func(b *testing.B) {
 					measure(b, clients, func(ctx context.Context) error {
+						c := cs[next.Add(1)%int64(len(cs))]
 						d, err := c.Authorize(ctx, "a", idco.PodAuthorization{Network: "n", Namespace: "bench", Pod: fmt.Sprintf("p%d", pods.Add(1)), Token: raw})
 						return refused(d, err)
 					})
@@ -134,8 +138,9 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // benchAPI serves a fresh IDCO on loopback where alice may join network n
-// registered in cluster a, and returns the Service and cluster a's client.
-func benchAPI(b *testing.B, dsn string, pub []byte) (*idco.Service, *client.Client) {
+// registered in cluster a, and returns the Service and conns clients of
+// cluster a, each with its own connection.
+func benchAPI(b *testing.B, dsn string, pub []byte, conns int) (*idco.Service, []*client.Client) {
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := b.TempDir()
 	must := func(err error) {
@@ -160,13 +165,19 @@ func benchAPI(b *testing.B, dsn string, pub []byte) (*idco.Service, *client.Clie
 	must(err)
 	done := make(chan error, 1)
 	go func() { done <- server.New(svc, nil, nil).Serve(ctx, ln, tlsCfg) }()
-	c, err := client.NewFromDir("https://"+ln.Addr().String(), filepath.Join(dir, "a"))
-	must(err)
+	var cs []*client.Client
+	for range conns {
+		c, err := client.NewFromDir("https://"+ln.Addr().String(), filepath.Join(dir, "a"))
+		must(err)
+		cs = append(cs, c)
+	}
 	b.Cleanup(func() {
-		c.Close()
+		for _, c := range cs {
+			c.Close()
+		}
 		cancel()
 		<-done
 		db.Close()
 	})
-	return svc, c
+	return svc, cs
 }
