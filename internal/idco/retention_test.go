@@ -2,10 +2,15 @@ package idco_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,4 +164,55 @@ func readExport(t *testing.T, name string) []idco.ExportLine {
 		out = append(out, l)
 	}
 	return out
+}
+
+// TestRunRetention: the loop sweeps at start, passes the outcome to observe
+// and logs one line per sweep.
+func TestRunRetention(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		svc := idco.New(f.db, idco.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))))
+		f.must(f.db.Update(f.ctx, func(tx idco.Tx) error {
+			return tx.AppendAudit(f.ctx, idco.AuditEntry{At: time.Now().Add(-48 * time.Hour), Actor: "test", Action: "old", Allowed: true})
+		}))
+		ctx, cancel := context.WithCancel(f.ctx)
+		defer cancel()
+		got := make(chan idco.SweepResult, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			svc.RunRetention(ctx, idco.Retention{Audit: 24 * time.Hour, Every: time.Hour}, func(r idco.SweepResult, err error) {
+				if err != nil {
+					t.Errorf("sweep: %v", err)
+				}
+				select {
+				case got <- r:
+				default:
+				}
+			})
+		}()
+		r := <-got
+		cancel()
+		<-done
+		if r.Audit != 1 {
+			t.Errorf("first sweep deleted %d audit entries, want the old one", r.Audit)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n := strings.Count(logs.String(), `msg="retention sweep"`); n != 1 || !strings.Contains(logs.String(), "auditDeleted=1") {
+			t.Errorf("log has %d sweep lines, want 1 with auditDeleted=1:\n%s", n, logs.String())
+		}
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
