@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +21,9 @@ import (
 )
 
 func serveCmd() *cobra.Command {
-	var listen, dir, db string
+	var listen, dir, db, export string
 	var jsonLogs bool
+	var auditKeep, endedKeep, sweepEvery days
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the IDCO API over HTTPS with client certificates",
@@ -52,6 +55,13 @@ func serveCmd() *cobra.Command {
 				return fmt.Errorf("listen on %s (--listen): %w", listen, err)
 			}
 			go svc.Run(ctx, time.Second)
+			ret := idco.Retention{Audit: time.Duration(auditKeep), EndedAuthorizations: time.Duration(endedKeep), Every: time.Duration(sweepEvery)}
+			if export != "" {
+				ret.Export = idco.JSONLines{Path: export}
+			} else if ret.Audit > 0 || ret.EndedAuthorizations > 0 {
+				log.Warn("retention deletes without exporting: set --retention-export to keep the rows in JSON lines first")
+			}
+			go svc.RunRetention(ctx, ret, srv.ObserveSweep)
 			log.Info("idco serving", "listen", ln.Addr().String(), "db", st.Dialect())
 			return srv.Serve(ctx, ln, tlsCfg)
 		},
@@ -60,8 +70,35 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "directory made by \"init\" (CA and server certificate)")
 	c.Flags().StringVar(&db, "db", "", "database: a file path or sqlite:///path/file.db (default DIR/idco.db), or postgres://...")
 	c.Flags().BoolVar(&jsonLogs, "log-json", false, "log as JSON")
+	c.Flags().Var(&auditKeep, "audit-retention", "keep audit entries this long, e.g. 90d or 720h (0: forever)")
+	c.Flags().Var(&endedKeep, "ended-authorization-retention", "keep revoked, released and expired authorizations this long after they ended, e.g. 30d (0: forever); active ones are always kept")
+	c.Flags().StringVar(&export, "retention-export", "", "before deleting, append the rows as JSON lines to this file, or to DIR/idco-export-YYYY-MM-DD.jsonl if it is a directory")
+	sweepEvery = days(time.Hour)
+	c.Flags().Var(&sweepEvery, "retention-interval", "how often the retention sweep runs")
 	c.MarkFlagRequired("dir")
 	return c
+}
+
+// days is a duration flag that also takes whole days ("30d").
+type days time.Duration
+
+func (d *days) String() string { return time.Duration(*d).String() }
+
+func (d *days) Type() string { return "duration" }
+
+func (d *days) Set(v string) error {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 {
+			*d = days(time.Duration(i) * 24 * time.Hour)
+			return nil
+		}
+	}
+	t, err := time.ParseDuration(v)
+	if err != nil || t < 0 {
+		return fmt.Errorf("%q is not a duration: write whole days (30d) or a Go duration (720h, 90m)", v)
+	}
+	*d = days(t)
+	return nil
 }
 
 func initCmd() *cobra.Command {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-
-	"switchboard/internal/token"
 )
 
 // RegisterNetwork records (or replaces) the cluster's local side of an
@@ -30,6 +28,9 @@ func (s *Service) RegisterNetwork(ctx context.Context, r Registration) (uint32, 
 	var vni uint32
 	var refused error
 	err := s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		regs, err := w.Registrations(ctx, r.Network)
 		if err != nil {
 			return err
@@ -152,27 +153,17 @@ type AuthorizeRequest struct {
 // permissions. Every decision goes to the audit log; an allowed one
 // creates an active authorization (replacing an earlier one for the same
 // pod). A refusal is a Decision, not an error: errors mean the IDCO could
-// not decide.
+// not decide. Concurrent decisions share a transaction (see batch.go); each
+// is committed before it is answered.
 func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Decision, error) {
 	if err := errors.Join(checkName("cluster", req.Cluster), checkName("network", req.Network),
 		checkNamespace("namespace", req.Namespace), checkName("pod", req.Pod)); err != nil {
 		return Decision{}, err
 	}
-	var d decision
-	err := s.update(ctx, func(w *write) error {
-		var claims token.Claims
-		d, claims = s.decide(w, req)
-		if d.Allowed {
-			if err := s.grantAuthorization(w, req, claims, &d); err != nil {
-				return err
-			}
-		}
-		if d.err != nil {
-			return d.err
-		}
-		return w.audit(AuditEntry{Action: "authorize", Network: req.Network, Cluster: req.Cluster, User: claims.User,
-			Subject: req.Namespace + "/" + req.Pod, Allowed: d.Allowed, Reason: d.Reason, Detail: d.Detail})
-	})
+	s.verifying.Add(1)
+	pre := s.preverify(ctx, req)
+	s.verifying.Add(-1)
+	d, err := s.decideBatched(&pending{ctx: ctx, req: req, pre: pre})
 	if err != nil {
 		return Decision{}, err
 	}

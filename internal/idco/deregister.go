@@ -23,6 +23,9 @@ func (s *Service) DeregisterNetwork(ctx context.Context, d Deregistration) error
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		regs, err := w.Registrations(ctx, d.Network)
 		if err != nil {
 			return err

@@ -19,16 +19,65 @@ func refuse(reason, detail string) decision {
 	return decision{Decision: Decision{Reason: reason, Detail: detail}}
 }
 
-// decide verifies the token and checks the network's policy in every
-// cluster where it is registered. The claims are those parsed from the
-// token (unverified when the decision is a refusal).
-func (s *Service) decide(w *write, req AuthorizeRequest) (decision, token.Claims) {
+// verified is the outcome of checking a token's signature and claims
+// before its decision queues for a transaction: ok when the token verified
+// against the key its header names. Whether that key is still the user's
+// and not revoked is for the transaction to check.
+type verified struct {
+	ok     bool
+	claims token.Claims
+}
+
+// preverify checks the token with the key its header names, when a
+// decision has loaded that key before; it needs no transaction and runs in
+// the caller's goroutine, so signature checks run in parallel. Any failure
+// leaves the whole check to decide.
+func (s *Service) preverify(ctx context.Context, req AuthorizeRequest) verified {
+	c, err := token.Verify(ctx, req.Token, signerSource{s.cache},
+		token.Expect{Network: req.Network, Cluster: req.Cluster, Now: s.now()})
+	if err != nil {
+		return verified{}
+	}
+	return verified{ok: true, claims: c}
+}
+
+// signerSource offers the cache's signer for the key a token's header
+// names, whoever the token's user is: the transaction checks that the key
+// is the user's.
+type signerSource struct{ c *policyCache }
+
+func (signerSource) Keys(context.Context, string) ([]token.Key, error) { return nil, nil }
+
+func (s signerSource) KeysFor(_ context.Context, _, keyID string) ([]token.Key, error) {
+	if pub, ok := s.c.signer(keyID); ok {
+		return []token.Key{{ID: keyID, Public: pub}}, nil
+	}
+	return nil, nil
+}
+
+// decide verifies the token against the IDCO's keys (unless pre says it
+// verified and its key is still the user's and not revoked) and checks the
+// network's policy in every cluster where it is registered. The claims are
+// those parsed from the token (unverified when the decision is a refusal).
+func (s *Service) decide(w *write, req AuthorizeRequest, pre verified) (decision, token.Claims) {
+	if pre.ok {
+		keys, err := s.cache.userKeys(w, pre.claims.User)
+		if err != nil {
+			return decision{err: err}, pre.claims
+		}
+		for _, k := range keys {
+			if k.Fingerprint == pre.claims.KeyID && k.RevokedAt == nil {
+				return s.admit(w, req, pre.claims), pre.claims
+			}
+		}
+		// Revoked, or not the user's: the full check below says why.
+	}
 	ctx := w.ctx
 	claims, err := token.Parse(req.Token)
 	if err != nil {
 		return refuse(string(reasonOr(err, token.ReasonMalformed)), err.Error()), claims
 	}
-	keys, err := w.UserKeys(ctx, claims.User)
+	keys, err := s.cache.userKeys(w, claims.User)
 	if err != nil {
 		return decision{err: err}, claims
 	}
@@ -48,20 +97,27 @@ func (s *Service) decide(w *write, req AuthorizeRequest) (decision, token.Claims
 		return refuse(string(token.ReasonMalformed), fmt.Sprintf(
 			"token header names key %s, which is not a registered key of user %q: sign with \"switchboard token sign\", which sets it", claims.KeyID, claims.User)), claims
 	}
-	regs, err := w.Registrations(ctx, req.Network)
+	return s.admit(w, req, claims), claims
+}
+
+// admit checks, for a verified token, that the network is registered in
+// the requesting cluster and that every cluster's policy lets the user in.
+func (s *Service) admit(w *write, req AuthorizeRequest, claims token.Claims) decision {
+	regs, err := s.cache.registrations(w, req.Network)
 	if err != nil {
-		return decision{err: err}, claims
+		return decision{err: err}
 	}
 	if _, ok := registrationOf(regs, req.Cluster); !ok {
 		return refuse(ReasonNotRegistered, fmt.Sprintf(
-			"network %q is not registered in cluster %q: the operator registers it when the ext-vnet Network exists", req.Network, req.Cluster)), claims
+			"network %q is not registered in cluster %q: the operator registers it when the ext-vnet Network exists", req.Network, req.Cluster))
 	}
-	if reason, cluster, detail, err := s.policy(w, regs, claims.User, claims.KeyID); err != nil || reason != "" {
+	has := func(user, network string) (bool, error) { return s.cache.hasPermission(w, user, network) }
+	if reason, cluster, detail, err := policy(regs, claims.User, claims.KeyID, has); err != nil || reason != "" {
 		d := refuse(reason, detail)
 		d.Cluster, d.err = cluster, err
-		return d, claims
+		return d
 	}
-	return decision{Decision: Decision{Allowed: true}}, claims
+	return decision{Decision: Decision{Allowed: true}}
 }
 
 func reasonOr(err error, def token.Reason) token.Reason {
@@ -74,26 +130,22 @@ func reasonOr(err error, def token.Reason) token.Reason {
 // signingKeys turns the user's registered keys into token keys. When the
 // token's key ID names one of them, only that key is offered, so that a
 // verified token is known to be signed by the key its header names.
-func signingKeys(keys []Key, kid string) ([]token.Key, bool) {
+func signingKeys(keys []cachedKey, kid string) ([]token.Key, bool) {
 	var all []token.Key
 	for _, k := range keys {
-		pub, err := token.ParsePublicKeyPEM([]byte(k.PEM))
-		if err != nil {
-			continue // stored keys were parsed on the way in
-		}
-		tk := token.Key{ID: k.Fingerprint, Public: pub, Revoked: k.RevokedAt != nil}
 		if k.Fingerprint == kid {
-			return []token.Key{tk}, true
+			return []token.Key{k.tk}, true
 		}
-		all = append(all, tk)
+		all = append(all, k.tk)
 	}
 	return all, false
 }
 
 // policy checks every registration of a network for the user signing with
-// key kid. It returns the first refusal: its reason, the refusing cluster
-// and a detail sentence; an empty reason means allowed.
-func (s *Service) policy(w *write, regs []Registration, user, kid string) (reason, cluster, detail string, err error) {
+// key kid, asking has whether the user holds an IDCO permission where a
+// cluster leaves the list open. It returns the first refusal: its reason,
+// the refusing cluster and a detail sentence; an empty reason means allowed.
+func policy(regs []Registration, user, kid string, has func(user, network string) (bool, error)) (reason, cluster, detail string, err error) {
 	permitted, checked := false, false
 	for _, r := range regs {
 		if len(r.AccessList) > 0 {
@@ -105,7 +157,7 @@ func (s *Service) policy(w *write, regs []Registration, user, kid string) (reaso
 			continue
 		}
 		if !checked {
-			permitted, err = w.HasPermission(w.ctx, user, r.Network)
+			permitted, err = has(user, r.Network)
 			if err != nil {
 				return "", "", "", err
 			}
@@ -129,6 +181,10 @@ func inAccessList(list []AccessEntry, user, kid string) bool {
 	return false
 }
 
+// nonceUsesShown bounds the count of earlier uses of a token's nonce that a
+// decision's detail reports.
+const nonceUsesShown = 100
+
 // grantAuthorization stores the authorization an allowed decision makes,
 // revoking an earlier one of the same pod, and notes nonce reuse.
 func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Claims, d *decision) error {
@@ -136,7 +192,7 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 	if err != nil {
 		return err
 	}
-	old, err := w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: req.Network, Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod})
+	old, err := w.activeFor(PodRef{Cluster: req.Cluster, Network: req.Network, Namespace: req.Namespace, Pod: req.Pod})
 	if err != nil {
 		return err
 	}
@@ -145,17 +201,21 @@ func (s *Service) grantAuthorization(w *write, req AuthorizeRequest, c token.Cla
 			return err
 		}
 	}
-	uses, err := w.NonceUses(w.ctx, c.User, c.Nonce)
+	uses, err := w.nonceUses(c.User, c.Nonce, nonceUsesShown)
 	if err != nil {
 		return err
 	}
 	a := Authorization{ID: newID("az-"), Network: req.Network, Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod,
 		User: c.User, KeyID: c.KeyID, Nonce: c.Nonce, CreatedAt: w.now, Expires: c.Expiry.UTC(), Revision: rev}
-	if err := w.InsertAuthorization(w.ctx, a); err != nil {
+	if err := w.insert(a); err != nil {
 		return err
 	}
+	w.usedNonce(c.User, c.Nonce)
 	d.AuthorizationID, d.Expires = a.ID, a.Expires
-	if uses > 0 {
+	switch {
+	case uses >= nonceUsesShown:
+		d.Detail = fmt.Sprintf("token nonce %s was used before by %d or more authorizations of user %q", c.Nonce, uses, c.User)
+	case uses > 0:
 		d.Detail = fmt.Sprintf("token nonce %s was used before by %d authorization(s) of user %q", c.Nonce, uses, c.User)
 	}
 	return nil
@@ -173,8 +233,9 @@ func (s *Service) reevaluate(w *write, network string) error {
 	if err != nil {
 		return err
 	}
+	has := func(user, network string) (bool, error) { return w.HasPermission(w.ctx, user, network) }
 	for _, a := range as {
-		reason, _, detail, err := s.policy(w, regs, a.User, a.KeyID)
+		reason, _, detail, err := policy(regs, a.User, a.KeyID, has)
 		if err != nil {
 			return err
 		}

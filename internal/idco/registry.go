@@ -89,6 +89,9 @@ func (s *Service) AddKey(ctx context.Context, user string, pubPEM []byte) (strin
 		return "", invalid("public key of user %q: %v", user, err)
 	}
 	err = s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		ok, err := w.UserExists(ctx, user)
 		if err != nil {
 			return err
@@ -129,6 +132,9 @@ func (s *Service) RevokeKey(ctx context.Context, fingerprint string) error {
 		return invalid("key fingerprint is empty: give the SHA256:... fingerprint")
 	}
 	return s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		k, err := w.Key(ctx, fingerprint)
 		if err != nil {
 			return err
@@ -162,6 +168,9 @@ func (s *Service) Grant(ctx context.Context, user, network string) error {
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		ok, err := w.UserExists(ctx, user)
 		if err != nil {
 			return err
@@ -184,6 +193,9 @@ func (s *Service) RevokePermission(ctx context.Context, user, network string) er
 		return err
 	}
 	return s.update(ctx, func(w *write) error {
+		if err := w.policyChanged(); err != nil {
+			return err
+		}
 		had, err := w.Tx.RevokePermission(ctx, user, network)
 		if err != nil || !had {
 			return err
@@ -211,7 +223,7 @@ func (s *Service) revoke(w *write, a Authorization, reason, detail string) error
 	if err != nil {
 		return err
 	}
-	ok, err := w.RevokeAuthorization(w.ctx, a.ID, reason, w.now, rev)
+	ok, err := w.end(a.ID, reason, w.now, rev)
 	if err != nil || !ok {
 		return err
 	}

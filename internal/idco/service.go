@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,14 @@ type Service struct {
 	now            func() time.Time
 	vniMin, vniMax uint32
 
-	mu sync.Mutex // serializes Update transactions
+	mu    sync.Mutex // serializes Update transactions
+	cache *policyCache
+
+	queueMu sync.Mutex
+	queue   []*pending // decisions waiting for a batch
+	leading bool       // a decision leads: it commits the batches
+	// verifying counts decisions checking signatures, soon to queue.
+	verifying atomic.Int64
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced when the revision moves
@@ -62,6 +70,7 @@ func New(store Store, opts ...Option) *Service {
 		vniMin: DefaultVNIMin,
 		vniMax: DefaultVNIMax,
 		wake:   make(chan struct{}),
+		cache:  newPolicyCache(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -94,6 +103,9 @@ func (s *Service) update(ctx context.Context, fn func(w *write) error) error {
 		w = &write{Tx: tx, ctx: ctx, now: s.now().UTC(), actor: actorOf(ctx)}
 		return fn(w)
 	})
+	if w != nil && w.policy {
+		s.cache.drop()
+	}
 	if err == nil && w != nil && w.rev != 0 {
 		s.wakeUp()
 	}
@@ -108,6 +120,72 @@ type write struct {
 	now   time.Time
 	actor string
 	rev   int64
+	// policy is set once the transaction bumped the policy generation.
+	policy bool
+	// audits, when set, collects the audit entries to append together at
+	// the end of the transaction.
+	audits *[]AuditEntry
+	nonces map[[2]string]int // nonce uses counted in this transaction
+	// pods, when set, holds the active authorizations of the pods a batch
+	// decides on, read together; granted collects the authorizations the
+	// batch makes, inserted together at its end.
+	pods    map[PodRef][]Authorization
+	granted *[]Authorization
+}
+
+// activeFor returns the pod's active authorizations, this transaction's
+// included.
+func (w *write) activeFor(ref PodRef) ([]Authorization, error) {
+	if as, ok := w.pods[ref]; ok {
+		return as, nil
+	}
+	return w.ActiveAuthorizations(w.ctx, ActiveFilter{Network: ref.Network, Cluster: ref.Cluster, Namespace: ref.Namespace, Pod: ref.Pod})
+}
+
+// insert stores a new authorization, at once or with the batch's.
+func (w *write) insert(a Authorization) error {
+	ref := PodRef{Cluster: a.Cluster, Network: a.Network, Namespace: a.Namespace, Pod: a.Pod}
+	if w.pods != nil {
+		w.pods[ref] = []Authorization{a}
+	}
+	if w.granted != nil {
+		*w.granted = append(*w.granted, a)
+		return nil
+	}
+	return w.InsertAuthorization(w.ctx, a)
+}
+
+// end ends authorization id: one granted in this transaction is ended
+// before it is inserted. It reports false if it had already ended.
+func (w *write) end(id, reason string, at time.Time, rev int64) (bool, error) {
+	if w.granted != nil {
+		for i := range *w.granted {
+			if a := &(*w.granted)[i]; a.ID == id {
+				if a.RevokedAt != nil {
+					return false, nil
+				}
+				t := at
+				a.RevokedAt, a.RevokedReason, a.Revision = &t, reason, rev
+				return true, nil
+			}
+		}
+	}
+	return w.RevokeAuthorization(w.ctx, id, reason, at, rev)
+}
+
+// policyChanged bumps the policy generation, once per transaction, so that
+// cached keys, access lists and permissions are read again. A write that
+// changes any of them calls it before reading them (see
+// Tx.PolicyGeneration for why first).
+func (w *write) policyChanged() error {
+	if w.policy {
+		return nil
+	}
+	if _, err := w.BumpPolicyGeneration(w.ctx); err != nil {
+		return err
+	}
+	w.policy = true
+	return nil
 }
 
 // revision bumps the revision on first use and returns the new value.
@@ -124,7 +202,38 @@ func (w *write) revision() (int64, error) {
 
 func (w *write) audit(e AuditEntry) error {
 	e.At, e.Actor = w.now, w.actor
+	if w.audits != nil {
+		*w.audits = append(*w.audits, e)
+		return nil
+	}
 	return w.AppendAudit(w.ctx, e)
+}
+
+// nonceUses counts, up to limit, the authorizations made with the user's
+// nonce, those of this transaction included: a batch of decisions for the
+// pods of one token asks the store once.
+func (w *write) nonceUses(user, nonce string, limit int) (int, error) {
+	k := [2]string{user, nonce}
+	if n, ok := w.nonces[k]; ok {
+		return min(n, limit), nil
+	}
+	n, err := w.NonceUses(w.ctx, user, nonce, limit)
+	if err != nil {
+		return 0, err
+	}
+	if w.nonces == nil {
+		w.nonces = map[[2]string]int{}
+	}
+	w.nonces[k] = n
+	return n, nil
+}
+
+// usedNonce notes an authorization made with the user's nonce.
+func (w *write) usedNonce(user, nonce string) {
+	k := [2]string{user, nonce}
+	if n, ok := w.nonces[k]; ok {
+		w.nonces[k] = n + 1
+	}
 }
 
 func (s *Service) wakeUp() {

@@ -31,6 +31,11 @@ type ActiveFilter struct {
 	ExpiresBefore time.Time
 }
 
+// PodRef names a pod's place on a network: what an authorization is for.
+type PodRef struct {
+	Cluster, Network, Namespace, Pod string
+}
+
 // Tx is one transaction on a Store. Slices it returns are owned by the
 // caller. Lookups of a missing row return an error wrapping ErrNotFound.
 type Tx interface {
@@ -77,7 +82,11 @@ type Tx interface {
 	// ClusterRegistrations lists the cluster's registrations, by network.
 	ClusterRegistrations(ctx context.Context, cluster string) ([]Registration, error)
 
-	InsertAuthorization(ctx context.Context, a Authorization) error
+	// InsertAuthorization inserts the authorizations, in order.
+	InsertAuthorization(ctx context.Context, as ...Authorization) error
+	// ActiveForPods lists the active authorizations of the pods, oldest
+	// first.
+	ActiveForPods(ctx context.Context, pods []PodRef) ([]Authorization, error)
 	Authorization(ctx context.Context, id string) (Authorization, error)
 	// RevokeAuthorization ends an active authorization; it reports false
 	// if the authorization was already revoked.
@@ -86,9 +95,37 @@ type Tx interface {
 	// RevokedSince lists the cluster's authorizations revoked at a
 	// revision after rev.
 	RevokedSince(ctx context.Context, cluster string, rev int64) ([]Authorization, error)
-	// NonceUses counts authorizations, active or not, made with the nonce.
-	NonceUses(ctx context.Context, user, nonce string) (int, error)
+	// NonceUses counts authorizations, active or not, made with the nonce,
+	// up to limit: a count of limit means limit or more.
+	NonceUses(ctx context.Context, user, nonce string, limit int) (int, error)
 
-	AppendAudit(ctx context.Context, e AuditEntry) error
+	// AppendAudit appends the entries, in order.
+	AppendAudit(ctx context.Context, es ...AuditEntry) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// PolicyGeneration reads the counter that every change to keys,
+	// registrations, access lists or permissions bumps, and holds it for
+	// the rest of the transaction: a concurrent BumpPolicyGeneration (in
+	// this process or another on the same database) commits either before
+	// the transaction reads it or after the transaction ends.
+	PolicyGeneration(ctx context.Context) (int64, error)
+	// BumpPolicyGeneration increments the policy generation and returns
+	// the new value. A write that changes the policy calls it before
+	// reading what it changes.
+	BumpPolicyGeneration(ctx context.Context) (int64, error)
+
+	// EndedAuthorizations lists up to limit authorizations that ended
+	// before before, oldest first.
+	EndedAuthorizations(ctx context.Context, before time.Time, limit int) ([]Authorization, error)
+	// DeleteEndedAuthorizations deletes the authorizations that ended
+	// before before and come no later than through in EndedAuthorizations'
+	// order (those it listed up to through), and returns how many it
+	// deleted; active ones stay.
+	DeleteEndedAuthorizations(ctx context.Context, before time.Time, through Authorization) (int, error)
+	// AuditBefore lists up to limit audit entries made before before, by
+	// ascending ID.
+	AuditBefore(ctx context.Context, before time.Time, limit int) ([]AuditEntry, error)
+	// DeleteAudit deletes the audit entries made before before whose ID is
+	// at most throughID, and returns how many it deleted.
+	DeleteAudit(ctx context.Context, before time.Time, throughID int64) (int, error)
 }

@@ -37,6 +37,15 @@ type KeySource interface {
 	Keys(ctx context.Context, user string) ([]Key, error)
 }
 
+// KeyIDSource is a KeySource that can offer only the key a token's header
+// names, so that a token verifies only with that key. Verify calls KeysFor
+// instead of Keys when its KeySource implements it; the rules for Keys
+// apply.
+type KeyIDSource interface {
+	KeySource
+	KeysFor(ctx context.Context, user, keyID string) ([]Key, error)
+}
+
 // StaticKeys is a KeySource backed by a map from user to keys: for tests and
 // for a cluster's local access list. It is safe for concurrent use as long as
 // nobody writes to the map.
@@ -78,7 +87,12 @@ func Verify(ctx context.Context, raw string, keys KeySource, want Expect) (Claim
 		return Claims{}, err
 	}
 	c := p.claims
-	ks, err := keys.Keys(ctx, c.User)
+	var ks []Key
+	if s, ok := keys.(KeyIDSource); ok {
+		ks, err = s.KeysFor(ctx, c.User, c.KeyID)
+	} else {
+		ks, err = keys.Keys(ctx, c.User)
+	}
 	if err != nil {
 		return Claims{}, &keySourceError{user: c.User, err: err}
 	}

@@ -206,3 +206,43 @@ func mustJSON(t testing.TB, c Claims) string {
 	t.Helper()
 	return fmt.Sprintf(`{"net":%q,"sub":%q,"iat":%d,"exp":%d,"jti":"n"}`, c.Network, c.User, c.IssuedAt.Unix(), c.Expiry.Unix())
 }
+
+// byKeyID offers only the key a token's header names.
+type byKeyID struct {
+	StaticKeys
+	asked []string
+}
+
+func (s *byKeyID) KeysFor(_ context.Context, user, keyID string) ([]Key, error) {
+	s.asked = append(s.asked, user+" "+keyID)
+	var ks []Key
+	for _, k := range s.StaticKeys[user] {
+		if k.ID == keyID {
+			ks = append(ks, k)
+		}
+	}
+	return ks, nil
+}
+
+func TestVerifyKeyIDSource(t *testing.T) {
+	a, b := newKey(t, AlgEd25519), newKey(t, AlgEd25519)
+	ka, _ := NewKey(a.Public())
+	kb, _ := NewKey(b.Public())
+	src := &byKeyID{StaticKeys: StaticKeys{"alice": {ka, kb}}}
+	if _, err := Verify(context.Background(), sign(t, claims(), b), src, Expect{Network: "blue", Now: t0}); err != nil {
+		t.Errorf("token signed with the key its header names: %v, want success", err)
+	}
+	if len(src.asked) != 1 || src.asked[0] != "alice "+kb.ID {
+		t.Errorf("KeysFor calls %q, want one for alice and key %s", src.asked, kb.ID)
+	}
+	// Header names key a, signature by key b: only a is offered.
+	raw := craft(t, b, "EdDSA", fmt.Sprintf(`{"alg":"EdDSA","typ":"switchboard-token","kid":%q}`, ka.ID),
+		`{"net":"blue","sub":"alice","iat":1777636800,"exp":1777640400,"jti":"n"}`)
+	if _, err := Verify(context.Background(), raw, src, Expect{Network: "blue", Now: t0}); err == nil {
+		t.Errorf("token whose header names another key than the signing one verified through KeysFor, want a refusal")
+	}
+	// The same token verifies with every key offered (Keys).
+	if _, err := Verify(context.Background(), raw, src.StaticKeys, Expect{Network: "blue", Now: t0}); err != nil {
+		t.Errorf("same token through Keys: %v, want success (Verify tries every key)", err)
+	}
+}

@@ -6,11 +6,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/internal/idco"
 )
 
 type metrics struct {
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
+	swept     *prometheus.CounterVec
+	sweeps    *prometheus.CounterVec
+	lastSweep prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,8 +30,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 60},
 		}, []string{"route", "code"}),
 	}
-	reg.MustRegister(m.decisions, m.latency)
+	m.swept = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_idco_retention_deleted_total",
+		Help: "Rows the retention sweeps exported and deleted, by table (audit, authorizations).",
+	}, []string{"table"})
+	m.sweeps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_idco_retention_sweeps_total",
+		Help: "Retention sweeps, by result (ok, error).",
+	}, []string{"result"})
+	m.lastSweep = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_idco_retention_last_success_timestamp_seconds",
+		Help: "When the last retention sweep that succeeded ended (Unix time).",
+	})
+	reg.MustRegister(m.decisions, m.latency, m.swept, m.sweeps, m.lastSweep)
 	return m
+}
+
+// ObserveSweep counts a retention sweep and what it deleted; pass it to
+// idco.Service.RunRetention.
+func (s *Server) ObserveSweep(r idco.SweepResult, err error) {
+	m := s.metrics
+	m.swept.WithLabelValues("audit").Add(float64(r.Audit))
+	m.swept.WithLabelValues("authorizations").Add(float64(r.Authorizations))
+	if err != nil {
+		m.sweeps.WithLabelValues("error").Inc()
+		return
+	}
+	m.sweeps.WithLabelValues("ok").Inc()
+	m.lastSweep.SetToCurrentTime()
 }
 
 func (m *metrics) decision(allowed bool, reason string) {

@@ -176,14 +176,66 @@ func scanAuthz(s interface{ Scan(...any) error }) (idco.Authorization, error) {
 	return a, nil
 }
 
-func (t *tx) InsertAuthorization(ctx context.Context, a idco.Authorization) error {
-	_, err := t.exec(ctx, `INSERT INTO authorizations (`+authzColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Network, a.Cluster, a.Namespace, a.Pod, a.User, a.KeyID, a.Nonce,
-		nanos(a.CreatedAt), nanos(a.Expires), nullNanos(a.RevokedAt), a.RevokedReason, a.Revision)
-	if err != nil {
-		return fmt.Errorf("insert authorization %s: %w", a.ID, err)
+func (t *tx) InsertAuthorization(ctx context.Context, as ...idco.Authorization) error {
+	for len(as) > 0 {
+		n := min(len(as), rowChunk)
+		q := `INSERT INTO authorizations (` + authzColumns + `) VALUES ` + rows(n, 13)
+		args := make([]any, 0, 13*n)
+		for _, a := range as[:n] {
+			args = append(args, a.ID, a.Network, a.Cluster, a.Namespace, a.Pod, a.User, a.KeyID, a.Nonce,
+				nanos(a.CreatedAt), nanos(a.Expires), nullNanos(a.RevokedAt), a.RevokedReason, a.Revision)
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert %d authorizations (first %s): %w", n, as[0].ID, err)
+		}
+		as = as[n:]
 	}
 	return nil
+}
+
+// rowChunk is how many rows one multi-row INSERT or lookup handles: a
+// batch of decisions writes its rows together, and a statement per row
+// cost more than the row. Statements of 1 to rowChunk rows are prepared
+// and kept.
+const rowChunk = 32
+
+// rows returns n parenthesised groups of width placeholders.
+func rows(n, width int) string {
+	one := "(?" + strings.Repeat(", ?", width-1) + ")"
+	return strings.Repeat(one+", ", n-1) + one
+}
+
+func (t *tx) ActiveForPods(ctx context.Context, pods []idco.PodRef) ([]idco.Authorization, error) {
+	var out []idco.Authorization
+	if t.d.name == "postgres" {
+		// One query per pod: PostgreSQL planned the prepared OR of pods
+		// below as a sequential scan (its generic plan, made while the
+		// table was small) and a batch took a hundred times longer.
+		for _, p := range pods {
+			as, err := t.ActiveAuthorizations(ctx, idco.ActiveFilter{Cluster: p.Cluster, Network: p.Network, Namespace: p.Namespace, Pod: p.Pod})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, as...)
+		}
+		return out, nil
+	}
+	for len(pods) > 0 {
+		n := min(len(pods), rowChunk)
+		var args []any
+		for _, p := range pods[:n] {
+			args = append(args, p.Cluster, p.Network, p.Namespace, p.Pod)
+		}
+		as, err := t.authzs(ctx, `SELECT `+authzColumns+` FROM authorizations WHERE revoked_at IS NULL AND (`+
+			strings.TrimSuffix(strings.Repeat(`(cluster = ? AND network = ? AND namespace = ? AND pod = ?) OR `, n), ` OR `)+
+			`) ORDER BY created_at, id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+		pods = pods[n:]
+	}
+	return out, nil
 }
 
 func (t *tx) Authorization(ctx context.Context, id string) (idco.Authorization, error) {
@@ -244,24 +296,33 @@ func (t *tx) authzs(ctx context.Context, q string, args ...any) ([]idco.Authoriz
 	return as, rows.Err()
 }
 
-func (t *tx) NonceUses(ctx context.Context, user, nonce string) (int, error) {
+func (t *tx) NonceUses(ctx context.Context, user, nonce string, limit int) (int, error) {
 	var n int
-	if err := t.row(ctx, `SELECT COUNT(*) FROM authorizations WHERE user_name = ? AND nonce = ?`, user, nonce).Scan(&n); err != nil {
+	// Bounded: every pod started from one token Secret shares its nonce,
+	// and counting them all made each decision cost as many index steps.
+	q := `SELECT COUNT(*) FROM (SELECT 1 FROM authorizations WHERE user_name = ? AND nonce = ? LIMIT ?) uses`
+	if err := t.row(ctx, q, user, nonce, limit).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count uses of nonce %q of user %q: %w", nonce, user, err)
 	}
 	return n, nil
 }
 
-func (t *tx) AppendAudit(ctx context.Context, e idco.AuditEntry) error {
-	allowed := 0
-	if e.Allowed {
-		allowed = 1
-	}
-	_, err := t.exec(ctx, `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nanos(e.At), e.Actor, e.Action, e.Network, e.Cluster, e.User, e.Subject, allowed, e.Reason, e.Detail)
-	if err != nil {
-		return fmt.Errorf("append audit entry %q: %w", e.Action, err)
+func (t *tx) AppendAudit(ctx context.Context, es ...idco.AuditEntry) error {
+	for len(es) > 0 {
+		n := min(len(es), rowChunk)
+		q := `INSERT INTO audit (at, actor, action, network, cluster, user_name, subject, allowed, reason, detail) VALUES ` + rows(n, 10)
+		args := make([]any, 0, 10*n)
+		for _, e := range es[:n] {
+			allowed := 0
+			if e.Allowed {
+				allowed = 1
+			}
+			args = append(args, nanos(e.At), e.Actor, e.Action, e.Network, e.Cluster, e.User, e.Subject, allowed, e.Reason, e.Detail)
+		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("append %d audit entries (first %q): %w", n, es[0].Action, err)
+		}
+		es = es[n:]
 	}
 	return nil
 }
@@ -280,11 +341,17 @@ func (t *tx) Audit(ctx context.Context, f idco.AuditFilter) ([]idco.AuditEntry, 
 		limit = 100
 	}
 	args = append(args, limit)
-	rows, err := t.query(ctx, `SELECT id, at, actor, action, network, cluster, user_name, subject, allowed, reason, detail
-		FROM audit WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	rows, err := t.query(ctx, `SELECT `+auditColumns+` FROM audit WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
+	return scanAudit(rows)
+}
+
+const auditColumns = `id, at, actor, action, network, cluster, user_name, subject, allowed, reason, detail`
+
+// scanAudit reads and closes rows of auditColumns.
+func scanAudit(rows *sql.Rows) ([]idco.AuditEntry, error) {
 	defer rows.Close()
 	es := []idco.AuditEntry{}
 	for rows.Next() {
