@@ -31,7 +31,7 @@ $(TOOLS)/controller-gen:
 ## generate: regenerate committed generated code: deepcopy, CRDs, RBAC
 generate: $(TOOLS)/controller-gen
 	$(TOOLS)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=config/crd
-	$(TOOLS)/controller-gen rbac:roleName=switchboard-operator paths=./internal/operator/... paths=./internal/intercluster/... paths=./internal/admission/... output:rbac:dir=config/rbac/operator
+	$(TOOLS)/controller-gen rbac:roleName=switchboard-operator paths=./internal/operator/... paths=./internal/intercluster/... paths=./internal/admission/... paths=./internal/podgate/... output:rbac:dir=config/rbac/operator
 	$(TOOLS)/controller-gen rbac:roleName=switchboard-agent paths=./internal/agent/... output:rbac:dir=config/rbac/agent
 	$(GO) generate ./...
 

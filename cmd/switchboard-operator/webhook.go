@@ -8,8 +8,10 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"switchboard/internal/admission"
+	"switchboard/internal/podgate"
 	"switchboard/internal/webhookcert"
 )
 
@@ -23,11 +25,12 @@ func newRotator(cfg *rest.Config, scheme *runtime.Scheme, namespace string) (*we
 	}
 	svc := admission.ServiceName + "." + namespace
 	return webhookcert.New(c, c, webhookcert.Options{
-		Namespace:      namespace,
-		SecretName:     admission.SecretName,
-		WebhookConfigs: []string{admission.WebhookConfigName},
-		DNSNames:       []string{svc + ".svc", svc + ".svc.cluster.local", svc},
-		Log:            ctrl.Log.WithName("webhook-cert"),
+		Namespace:              namespace,
+		SecretName:             admission.SecretName,
+		WebhookConfigs:         []string{admission.WebhookConfigName},
+		MutatingWebhookConfigs: []string{podgate.WebhookConfigName},
+		DNSNames:               []string{svc + ".svc", svc + ".svc.cluster.local", svc},
+		Log:                    ctrl.Log.WithName("webhook-cert"),
 	}), nil
 }
 
@@ -40,6 +43,10 @@ func setupWebhook(mgr ctrl.Manager, rot *webhookcert.Rotator) error {
 	}
 	if err := admission.Setup(mgr); err != nil {
 		return err
+	}
+	mgr.GetWebhookServer().Register(podgate.MutatePath, &webhook.Admission{Handler: &podgate.Mutator{Networks: podgate.ClientNetworks{Reader: mgr.GetCache()}}})
+	if err := podgate.Setup(mgr); err != nil {
+		return fmt.Errorf("set up the scheduling gate of pods: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("webhook-certificate", rot.Ready); err != nil {
 		return fmt.Errorf("add webhook readiness check: %w", err)

@@ -22,6 +22,11 @@ import (
 	"switchboard/internal/podnet"
 )
 
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=switchboard.dev,resources=networks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=k8s.cni.cncf.io,resources=network-attachment-definitions,verbs=get;list;watch
+
 // Lifter is the operator's reconciler of gated pods: it lifts the gate
 // once the pod's networks are published, when their Networks are gone, or
 // after MaxWait.

@@ -18,8 +18,16 @@ import (
 	"switchboard/internal/podnet"
 )
 
-// MutatePath is where the operator's webhook server serves Mutator.
-const MutatePath = "/mutate-pod-networks"
+// MutatePath is where the operator's webhook server serves Mutator, and
+// WebhookConfigName the MutatingWebhookConfiguration (config/deploy/
+// webhook.yaml) whose caBundle the operator keeps.
+const (
+	MutatePath        = "/mutate-pod-networks"
+	WebhookConfigName = "switchboard-pod-networks"
+)
+
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=update,resourceNames=switchboard-pod-networks
 
 // Mutator is the mutating webhook: it gates a pod being created that names
 // a network not published yet (see the package comment). It never refuses.

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,9 +36,10 @@ type Options struct {
 	// Namespace and SecretName name the Secret that holds the CA and the
 	// serving certificate (created if missing).
 	Namespace, SecretName string
-	// WebhookConfigs are the ValidatingWebhookConfigurations whose webhooks'
-	// clientConfig.caBundle Rotator sets to its CA.
-	WebhookConfigs []string
+	// WebhookConfigs are the ValidatingWebhookConfigurations, and
+	// MutatingWebhookConfigs the MutatingWebhookConfigurations, whose
+	// webhooks' clientConfig.caBundle Rotator sets to its CA.
+	WebhookConfigs, MutatingWebhookConfigs []string
 	// DNSNames and IPs are what the serving certificate names: the
 	// webhook Service's DNS names (svc.ns.svc, svc.ns.svc.cluster.local),
 	// or an address for a webhook reached by URL.
@@ -222,23 +225,52 @@ func (r *Rotator) write(ctx context.Context, s *corev1.Secret, exists bool, data
 func (r *Rotator) patchBundles(ctx context.Context, bundle []byte) error {
 	for _, name := range r.opts.WebhookConfigs {
 		var c admissionregistrationv1.ValidatingWebhookConfiguration
-		if err := r.reader.Get(ctx, client.ObjectKey{Name: name}, &c); err != nil {
-			return fmt.Errorf("get validatingwebhookconfiguration %s (installed from config/deploy/webhook.yaml): %w", name, err)
-		}
-		changed := false
-		for i := range c.Webhooks {
-			if !bytes.Equal(c.Webhooks[i].ClientConfig.CABundle, bundle) {
-				c.Webhooks[i].ClientConfig.CABundle = bundle
-				changed = true
+		if err := r.patchBundle(ctx, name, &c, bundle, func() []*[]byte {
+			out := make([]*[]byte, len(c.Webhooks))
+			for i := range c.Webhooks {
+				out[i] = &c.Webhooks[i].ClientConfig.CABundle
 			}
+			return out
+		}); err != nil {
+			return err
 		}
-		if !changed {
-			continue
-		}
-		if err := r.writer.Update(ctx, &c); err != nil {
-			return fmt.Errorf("set caBundle of validatingwebhookconfiguration %s: %w", name, err)
-		}
-		r.opts.Log.Info("set the webhook configuration's caBundle", "configuration", name)
 	}
+	for _, name := range r.opts.MutatingWebhookConfigs {
+		var c admissionregistrationv1.MutatingWebhookConfiguration
+		if err := r.patchBundle(ctx, name, &c, bundle, func() []*[]byte {
+			out := make([]*[]byte, len(c.Webhooks))
+			for i := range c.Webhooks {
+				out[i] = &c.Webhooks[i].ClientConfig.CABundle
+			}
+			return out
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patchBundle reads the webhook configuration name into c, sets every
+// caBundle that bundles (called after the read) points to, and writes c
+// back if that changed anything.
+func (r *Rotator) patchBundle(ctx context.Context, name string, c client.Object, bundle []byte, bundles func() []*[]byte) error {
+	kind := strings.ToLower(reflect.TypeOf(c).Elem().Name())
+	if err := r.reader.Get(ctx, client.ObjectKey{Name: name}, c); err != nil {
+		return fmt.Errorf("get %s %s (installed from config/deploy/webhook.yaml): %w", kind, name, err)
+	}
+	changed := false
+	for _, b := range bundles() {
+		if !bytes.Equal(*b, bundle) {
+			*b = bundle
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.writer.Update(ctx, c); err != nil {
+		return fmt.Errorf("set caBundle of %s %s: %w", kind, name, err)
+	}
+	r.opts.Log.Info("set the webhook configuration's caBundle", "configuration", name, "kind", kind)
 	return nil
 }

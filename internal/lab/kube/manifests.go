@@ -8,7 +8,9 @@ import (
 )
 
 // TestboxPods returns a manifest with namespace ns and one testbox pod per
-// entry of nodes (pod1, pod2, ...), pinned to that node, labelled app=testbox,
+// entry of nodes (pod1, pod2, ...), placed on that node by the scheduler
+// (a nodeSelector, as users place pods, rather than spec.nodeName, which
+// skips the scheduler and its gates), labelled app=testbox,
 // serving netcheck on :8080 (HTTP) and :5001 (TCP sink), with the given
 // annotations (a YAML flow-map body, e.g. `k8s.v1.cni.cncf.io/networks: side`).
 func TestboxPods(ns string, nodes []lab.Node, annotations string) string {
@@ -24,7 +26,7 @@ metadata:
   labels: {app: testbox}
   annotations: {%s}
 spec:
-  nodeName: %s
+  nodeSelector: {kubernetes.io/hostname: %s}
   terminationGracePeriodSeconds: 1
   containers:
   - name: box
