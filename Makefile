@@ -13,7 +13,7 @@ E2E_TIMEOUT ?= 45m
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build deps generate check-generated lint test test-unit test-e2e lab-up lab-down demo demo-down bench clean
+.PHONY: all build images deps generate check-generated lint test test-unit test-e2e lab-up lab-down demo demo-down bench clean
 
 all: build
 
@@ -23,6 +23,14 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 	ln -sfn switchboard $(BIN)/kubectl-switchboard
+
+## images: write the components' image archives (operator, agent, edge, IDCO) to $(IMAGES),
+## tagged $(IMAGE_REPO)/<component>:$(IMAGE_TAG); load them with ctr, kind or docker, push with crane
+IMAGES ?= dist/images
+IMAGE_REPO ?= switchboard.local
+IMAGE_TAG ?= dev
+images: build
+	$(BIN)/switchboard images --bin $(BIN) --out $(IMAGES) --repository $(IMAGE_REPO) --tag $(IMAGE_TAG)
 
 $(TOOLS)/controller-gen:
 	@mkdir -p $(TOOLS)

@@ -36,7 +36,7 @@ func rootCommand(inv invocation) *cobra.Command {
 	}
 	lab := labCommand()
 	inv.markLabOnly(lab)
-	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand())
+	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand(), imagesCommand())
 	inv.rename(root)
 	return root
 }

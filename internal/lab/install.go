@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"switchboard/config"
+	"switchboard/internal/components"
 	"switchboard/internal/image"
 )
 
@@ -21,30 +22,24 @@ const (
 // EdgeImageSpec is the image of switchboard-edge (config/deploy/edge.yaml),
 // built like the others from bin.
 func EdgeImageSpec(bin string) image.Spec {
-	return image.Spec{
-		Ref:        EdgeImage,
-		Files:      []image.File{{Path: "/usr/local/bin/switchboard-edge", Source: filepath.Join(bin, "switchboard-edge"), Mode: 0o755}},
-		Entrypoint: []string{"/usr/local/bin/switchboard-edge"},
+	return component("switchboard-edge").Image(bin, EdgeImage)
+}
+
+// component is the component called name; the names are the package's own.
+func component(name string) components.Component {
+	c, err := components.Get(name)
+	if err != nil {
+		panic(err)
 	}
+	return c
 }
 
 // componentImages are the archives Install builds and imports; the edge's
 // only for a lab in inter-cluster mode.
 func componentImages(bin string, interCluster bool) map[string]image.Spec {
 	m := map[string]image.Spec{
-		"switchboard-agent.tar": {
-			Ref: AgentImage,
-			Files: []image.File{
-				{Path: "/usr/local/bin/switchboard-agent", Source: filepath.Join(bin, "switchboard-agent"), Mode: 0o755},
-				{Path: "/usr/local/bin/switchboard-cni", Source: filepath.Join(bin, "switchboard-cni"), Mode: 0o755},
-			},
-			Entrypoint: []string{"/usr/local/bin/switchboard-agent"},
-		},
-		"switchboard-operator.tar": {
-			Ref:        OperatorImage,
-			Files:      []image.File{{Path: "/usr/local/bin/switchboard-operator", Source: filepath.Join(bin, "switchboard-operator"), Mode: 0o755}},
-			Entrypoint: []string{"/usr/local/bin/switchboard-operator"},
-		},
+		"switchboard-agent.tar":    component("switchboard-agent").Image(bin, AgentImage),
+		"switchboard-operator.tar": component("switchboard-operator").Image(bin, OperatorImage),
 	}
 	if interCluster {
 		m["switchboard-edge.tar"] = EdgeImageSpec(bin)
