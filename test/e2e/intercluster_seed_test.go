@@ -122,8 +122,9 @@ func TestSeedInterClusterObjects(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", k.Name, err, out)
 		}
 	}
-	if out, err := a.Exec(ctx, ns, "mypod", "ping", "-c", "3", "-W", "2", "-I", "net1", "10.201.0.2"); err != nil {
-		t.Fatalf("mypod in a -> mypod in b: %v\n%s", err, out)
-	}
+	// Ready pods do not mean the edges have their tunnel yet (the IDCO
+	// hands the peers out by long poll): wait for the first answer.
+	d := waitPing(t, ctx, a, ns, "mypod", "10.201.0.2", 90*time.Second)
+	t.Logf("mypod in a -> mypod in b: first answer after %s", d.Round(time.Millisecond))
 	waitEvent(t, ctx, b, ns, "mypod", "NetworkAuthorized", `user "seed-user" authorized`)
 }
