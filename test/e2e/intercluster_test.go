@@ -182,6 +182,9 @@ func TestInterCluster(t *testing.T) {
 			k        *kube.Cluster
 			pod, dst string
 		}{{a, "a1", b1}, {b, "b1", a1}} {
+			// Authorized pods do not mean the edges have their peers yet
+			// (long poll): wait for the first answer, then all of three.
+			t.Logf("%s -> %s: first answer after %s", c.pod, c.dst, waitPing(t, ctx, c.k, ns, c.pod, c.dst, 90*time.Second).Round(time.Millisecond))
 			if out, err := c.k.Exec(ctx, ns, c.pod, "ping", "-c", "3", "-W", "2", "-I", "net1", c.dst); err != nil {
 				t.Fatalf("%s -> %s: %v\n%s", c.pod, c.dst, err, out)
 			}
