@@ -112,7 +112,7 @@
 //
 // # Bandwidth
 //
-// A pod interface may be limited in each direction (PodInterface.Bandwidth):
+// A pod interface may be limited in each direction (PodInterface.Bandwidth, package bandwidth):
 // what the pod receives by a tbf qdisc at the root of the host end (which
 // transmits towards the pod), what it sends by a tbf at the root of the pod
 // end, inside the pod's namespace (netdev.SetShape). tbf and htb exist on
@@ -121,7 +121,7 @@
 // used. Rates count Ethernet frames. AddPod and PreparePod apply the
 // interface's Bandwidth, PodLink.Shape and ShapePod change it on a running
 // pod (the agent calls ShapePod when a Network's limits change), the zero
-// Bandwidth removes the qdiscs, and CheckPod compares the rates. A pod with
+// Limits removes the qdiscs, and CheckPod compares the rates. A pod with
 // NET_ADMIN in its own namespace can remove its egress qdisc; its ingress
 // limit is on the node and stays.
 //

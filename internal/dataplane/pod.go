@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/netdev"
 	"switchboard/internal/netdev/devname"
 )
@@ -38,7 +39,7 @@ type PodInterface struct {
 	Gateway netip.Addr
 
 	// Bandwidth limits the interface in each direction; zero: unlimited.
-	Bandwidth Bandwidth
+	Bandwidth bandwidth.Limits
 }
 
 // ErrNotConfigured is returned by AddPod when it has to create a network's
@@ -78,7 +79,7 @@ func (p PodInterface) validate() error {
 			return err
 		}
 	}
-	if err := p.Bandwidth.validate(); err != nil {
+	if err := validLimits(p.Bandwidth); err != nil {
 		return err
 	}
 	seen := map[netip.Addr]bool{}

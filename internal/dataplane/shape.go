@@ -5,38 +5,29 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/netdev"
 )
 
-// Bandwidth limits a pod interface in each direction, as seen from the
-// pod: Ingress is what it receives, shaped where the host end of its veth
-// transmits; Egress is what it sends, shaped where the pod end transmits
-// (inside the pod's namespace). Both are tbf qdiscs at the root of the
-// transmitting end (netdev.SetShape): this kernel has tbf and htb but no
-// tc classifiers, police or ifb, so the reference CNI bandwidth plugin's
-// ifb redirect for the pod's egress cannot be used. The zero Bandwidth
-// removes any shaping.
-type Bandwidth struct {
-	Ingress netdev.Shape
-	Egress  netdev.Shape
-}
+// Pod interfaces are limited in each direction by bandwidth.Limits, as
+// seen from the pod: Ingress (what it receives) is shaped where the host
+// end of its veth transmits, Egress (what it sends) where the pod end
+// transmits, inside the pod's namespace. Both are tbf qdiscs at the root of
+// the transmitting end (netdev.SetShape): this kernel has tbf and htb but
+// no tc classifiers, police or ifb, so the reference CNI bandwidth
+// plugin's ifb redirect for the pod's egress cannot be used. The zero
+// Limits removes any shaping.
 
-// IsZero reports whether b shapes nothing.
-func (b Bandwidth) IsZero() bool { return b == Bandwidth{} }
-
-func (b Bandwidth) validate() error {
-	if err := b.Ingress.Validate(); err != nil {
-		return invalidf("ingress: %v", err)
-	}
-	if err := b.Egress.Validate(); err != nil {
-		return invalidf("egress: %v", err)
+func validLimits(l bandwidth.Limits) error {
+	if err := l.Validate(); err != nil {
+		return invalidf("%v", err)
 	}
 	return nil
 }
 
 // shape holds a pod interface to bw: host (in the node) transmits what the
 // pod receives, peer (in the pod) what it sends.
-func (d *Dataplane) shape(host, peer netlink.Link, pns *podNS, bw Bandwidth) error {
+func (d *Dataplane) shape(host, peer netlink.Link, pns *podNS, bw bandwidth.Limits) error {
 	if err := netdev.SetShape(d.h, host, bw.Ingress); err != nil {
 		return fmt.Errorf("ingress: %w", err)
 	}
@@ -46,12 +37,12 @@ func (d *Dataplane) shape(host, peer netlink.Link, pns *podNS, bw Bandwidth) err
 	return nil
 }
 
-// Shape holds the pod interface to bw (see Bandwidth), replacing what
+// Shape holds the pod interface to bw (see bandwidth.Limits), replacing what
 // PreparePod set from the PodInterface; it is for a caller that learns the
 // pod's limits with its addresses. It takes the Dataplane's lock for the
 // host end's part.
-func (l *PodLink) Shape(bw Bandwidth) error {
-	if err := bw.validate(); err != nil {
+func (l *PodLink) Shape(bw bandwidth.Limits) error {
+	if err := validLimits(bw); err != nil {
 		return fmt.Errorf("shape pod interface %q: %w", l.p.IfName, err)
 	}
 	if l.pns == nil {
@@ -79,8 +70,8 @@ func (l *PodLink) Shape(bw Bandwidth) error {
 // reaches running pods. A pod interface that does not exist is an error
 // wrapping ErrConflict or a lookup error; the caller decides whether that
 // matters (a pod being deleted).
-func (d *Dataplane) ShapePod(containerID, netNS, ifName string, bw Bandwidth) error {
-	if err := bw.validate(); err != nil {
+func (d *Dataplane) ShapePod(containerID, netNS, ifName string, bw bandwidth.Limits) error {
+	if err := validLimits(bw); err != nil {
 		return fmt.Errorf("shape pod interface %q: %w", ifName, err)
 	}
 	d.mu.Lock()
@@ -110,12 +101,12 @@ func (d *Dataplane) ShapePod(containerID, netNS, ifName string, bw Bandwidth) er
 
 // checkShape adds to diffs where the pod interface's shaping differs from
 // bw, by rate (the burst is rounded by the kernel).
-func (d *Dataplane) checkShape(host, peer netlink.Link, pns *podNS, bw Bandwidth, differs func(string, ...any)) error {
+func (d *Dataplane) checkShape(host, peer netlink.Link, pns *podNS, bw bandwidth.Limits, differs func(string, ...any)) error {
 	for _, end := range []struct {
 		dir  string
 		h    *netlink.Handle
 		link netlink.Link
-		want netdev.Shape
+		want bandwidth.Shape
 	}{{"ingress", d.h, host, bw.Ingress}, {"egress", pns.h, peer, bw.Egress}} {
 		have, err := netdev.ShapeOf(end.h, end.link)
 		if err != nil {

@@ -6,14 +6,14 @@ import (
 	"net/netip"
 	"testing"
 
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/dataplane"
-	"switchboard/internal/netdev"
 	"switchboard/internal/netnstest"
 )
 
 // shapedPods builds node a (namespaces sbbw…) with two red pods, x shaped
 // to bw and y unshaped.
-func shapedPods(t testing.TB, bw dataplane.Bandwidth) (c *cluster, x, y *pod) {
+func shapedPods(t testing.TB, bw bandwidth.Limits) (c *cluster, x, y *pod) {
 	netnstest.RequireRoot(t)
 	c = newClusterIn(t, netnstest.NewPrefixed(t, "sbbw"),
 		netip.MustParsePrefix("198.18.201.1/24"), netip.MustParsePrefix("198.18.201.2/24"))
@@ -40,7 +40,7 @@ func measure(t testing.TB, x, y *pod, secs int) (egress, ingress float64) {
 	return egress, ingress
 }
 
-func mbit(rate uint64) netdev.Shape { return netdev.Shape{Rate: rate * 1_000_000} }
+func mbit(rate uint64) bandwidth.Shape { return bandwidth.Shape{Rate: rate * 1_000_000} }
 
 // TestPodBandwidth: AddPod shapes the pod's egress on its end of the veth
 // and its ingress on the host end, each within 5% of its limit (the best
@@ -51,7 +51,7 @@ func TestPodBandwidth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures throughput for about 40 s")
 	}
-	bw := dataplane.Bandwidth{Ingress: mbit(30), Egress: mbit(60)}
+	bw := bandwidth.Limits{Ingress: mbit(30), Egress: mbit(60)}
 	c, x, y := shapedPods(t, bw)
 	if err := c.a.dp.CheckPod(x.spec); err != nil {
 		t.Fatalf("CheckPod after AddPod: %v", err)
@@ -63,7 +63,7 @@ func TestPodBandwidth(t *testing.T) {
 	}
 	holds(t, x, y, bw)
 
-	bw = dataplane.Bandwidth{Ingress: mbit(90)} // egress unlimited now
+	bw = bandwidth.Limits{Ingress: mbit(90)} // egress unlimited now
 	if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", bw); err != nil {
 		t.Fatal(err)
 	}
@@ -76,13 +76,13 @@ func TestPodBandwidth(t *testing.T) {
 		t.Errorf("after ShapePod: egress %.0f Mbit/s (want unlimited, above 900), ingress %.0f Mbit/s (want at most 94.5)", egress/1e6, ingress/1e6)
 	}
 
-	if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", dataplane.Bandwidth{}); err != nil {
+	if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", bandwidth.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ingress := measure(t, x, y, 2); ingress < 10*90e6 {
 		t.Errorf("after removing the limits: ingress %.0f Mbit/s, want well above the old 90", ingress/1e6)
 	}
-	if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", dataplane.Bandwidth{Egress: netdev.Shape{Rate: 7}}); !errors.Is(err, dataplane.ErrInvalid) {
+	if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", bandwidth.Limits{Egress: bandwidth.Shape{Rate: 7}}); !errors.Is(err, dataplane.ErrInvalid) {
 		t.Errorf("ShapePod with 7 bit/s: %v, want ErrInvalid", err)
 	}
 	if err := c.a.dp.ShapePod("no-such-container", x.spec.NetNS, "net1", bw); err == nil {
@@ -93,7 +93,7 @@ func TestPodBandwidth(t *testing.T) {
 // holds checks that x's traffic stays within 5% of bw in each direction:
 // no run above, the best of three runs at least 95% (a busy machine can
 // starve the sender, which no shaper helps).
-func holds(t *testing.T, x, y *pod, bw dataplane.Bandwidth) {
+func holds(t *testing.T, x, y *pod, bw bandwidth.Limits) {
 	t.Helper()
 	best := [2]float64{}
 	for range 3 {
@@ -116,13 +116,13 @@ func holds(t *testing.T, x, y *pod, bw dataplane.Bandwidth) {
 // veth on a network bridge (iperf3, one stream, 3 s after one omitted),
 // and the unshaped rate of the same path as the peer.
 func BenchmarkPodBandwidth(b *testing.B) {
-	c, x, y := shapedPods(b, dataplane.Bandwidth{})
+	c, x, y := shapedPods(b, bandwidth.Limits{})
 	for range b.N {
 		egress, ingress := measure(b, x, y, 3)
 		b.ReportMetric(egress/1e6, "unshaped-egress-Mbit/s")
 		b.ReportMetric(ingress/1e6, "unshaped-ingress-Mbit/s")
 		for _, rate := range []uint64{10, 100, 500} {
-			bw := dataplane.Bandwidth{Ingress: mbit(rate), Egress: mbit(rate)}
+			bw := bandwidth.Limits{Ingress: mbit(rate), Egress: mbit(rate)}
 			if err := c.a.dp.ShapePod(x.spec.ContainerID, x.spec.NetNS, "net1", bw); err != nil {
 				b.Fatal(err)
 			}

@@ -7,36 +7,10 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/netdev"
 	"switchboard/internal/netnstest"
 )
-
-func TestShapeValidate(t *testing.T) {
-	for _, tc := range []struct {
-		s    netdev.Shape
-		want string // "" valid, else part of the error
-	}{
-		{netdev.Shape{}, ""},
-		{netdev.Shape{Rate: 100_000_000}, ""},
-		{netdev.Shape{Rate: 100_000_000, Burst: 1_000_000}, ""},
-		{netdev.Shape{Rate: netdev.MinRate}, ""},
-		{netdev.Shape{Rate: netdev.MaxRate, Burst: netdev.MaxRate}, ""},
-		{netdev.Shape{Burst: 1_000_000}, "without a rate"},
-		{netdev.Shape{Rate: 1}, "below the minimum"},
-		{netdev.Shape{Rate: netdev.MaxRate + 1}, "above the maximum"},
-		{netdev.Shape{Rate: 1 << 63}, "above the maximum"},
-		{netdev.Shape{Rate: 100_000_000, Burst: 8}, "burst 8 bit is below"},
-		{netdev.Shape{Rate: 1_000_000, Burst: 2_000_000}, "more than one second"},
-	} {
-		err := tc.s.Validate()
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("%+v: %v", tc.s, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("%+v: got %v, want an error with %q", tc.s, err, tc.want)
-		}
-	}
-}
 
 // shapedPair is a veth pair sbbwa (in a, 10.98.0.1) - sbbwb (in b,
 // 10.98.0.2) between two fresh namespaces sbbw<hex>-a and -b.
@@ -56,7 +30,7 @@ func shapedPair(t testing.TB) (a, b *netnstest.NS, ha, hb *netlink.Handle) {
 func TestSetShapeConverges(t *testing.T) {
 	_, _, ha, _ := shapedPair(t)
 	l := link(t, ha, "sbbwa")
-	want := netdev.Shape{Rate: 50_000_000, Burst: 400_000}
+	want := bandwidth.Shape{Rate: 50_000_000, Burst: 400_000}
 	for range 2 {
 		if err := netdev.SetShape(ha, l, want); err != nil {
 			t.Fatal(err)
@@ -69,10 +43,10 @@ func TestSetShapeConverges(t *testing.T) {
 	if got.Rate != want.Rate || got.Burst < want.Burst*99/100 || got.Burst > want.Burst*101/100 {
 		t.Fatalf("ShapeOf = %+v, want %+v", got, want)
 	}
-	if err := netdev.SetShape(ha, l, netdev.Shape{Rate: 20_000_000}); err != nil {
+	if err := netdev.SetShape(ha, l, bandwidth.Shape{Rate: 20_000_000}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := netdev.ShapeOf(ha, l); got.Rate != 20_000_000 || got.Burst < netdev.DefaultBurst(20_000_000, 1500)*99/100 {
+	if got, _ := netdev.ShapeOf(ha, l); got.Rate != 20_000_000 || got.Burst < bandwidth.DefaultBurst(20_000_000, 1500)*99/100 {
 		t.Fatalf("after a change ShapeOf = %+v, want 20 Mbit/s with the default burst", got)
 	}
 	qs, err := ha.QdiscList(l)
@@ -89,14 +63,14 @@ func TestSetShapeConverges(t *testing.T) {
 		t.Fatalf("%d root qdiscs, want 1: %v", roots, qs)
 	}
 	for range 2 {
-		if err := netdev.SetShape(ha, l, netdev.Shape{}); err != nil {
+		if err := netdev.SetShape(ha, l, bandwidth.Shape{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, _ := netdev.ShapeOf(ha, l); got != (netdev.Shape{}) {
+	if got, _ := netdev.ShapeOf(ha, l); got != (bandwidth.Shape{}) {
 		t.Fatalf("after removal ShapeOf = %+v", got)
 	}
-	if err := netdev.SetShape(ha, l, netdev.Shape{Rate: 5}); err == nil || !strings.Contains(err.Error(), "sbbwa") {
+	if err := netdev.SetShape(ha, l, bandwidth.Shape{Rate: 5}); err == nil || !strings.Contains(err.Error(), "sbbwa") {
 		t.Fatalf("SetShape with rate 5: %v, want an error naming the device", err)
 	}
 }
@@ -114,10 +88,10 @@ func TestShapeHoldsBothDirections(t *testing.T) {
 	dst := netip.MustParseAddr("10.98.0.2")
 	const aRate, bRate = 40_000_000, 80_000_000 // a→b, b→a
 	unshapedAB := netnstest.Iperf(t, a, b, dst, netnstest.IperfRun{Port: 5290, Seconds: 2})
-	if err := netdev.SetShape(ha, link(t, ha, "sbbwa"), netdev.Shape{Rate: aRate}); err != nil {
+	if err := netdev.SetShape(ha, link(t, ha, "sbbwa"), bandwidth.Shape{Rate: aRate}); err != nil {
 		t.Fatal(err)
 	}
-	if err := netdev.SetShape(hb, link(t, hb, "sbbwb"), netdev.Shape{Rate: bRate}); err != nil {
+	if err := netdev.SetShape(hb, link(t, hb, "sbbwb"), bandwidth.Shape{Rate: bRate}); err != nil {
 		t.Fatal(err)
 	}
 	if unshapedAB < 10*bRate {
