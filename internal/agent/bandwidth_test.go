@@ -78,15 +78,15 @@ func shapes(t *testing.T, ta *testAgent, id string, pod *netnstest.NS) (ingress,
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := netdev.ShapeOf(hn, host)
+	in, _, err := netdev.ShapeOf(hn, host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := netdev.ShapeOf(hp, peer)
+	out, _, err := netdev.ShapeOf(hp, peer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in.Rate, out.Rate
+	return in, out
 }
 
 // TestAddShapesAndSyncReshapes: ADD shapes a pod interface to its

@@ -28,13 +28,22 @@ func validLimits(l bandwidth.Limits) error {
 // shape holds a pod interface to bw: host (in the node) transmits what the
 // pod receives, peer (in the pod) what it sends.
 func (d *Dataplane) shape(host, peer netlink.Link, pns *podNS, bw bandwidth.Limits) error {
-	if err := netdev.SetShape(d.h, host, bw.Ingress); err != nil {
+	if err := setShape(d.h, host, bw.Ingress); err != nil {
 		return fmt.Errorf("ingress: %w", err)
 	}
-	if err := netdev.SetShape(pns.h, peer, bw.Egress); err != nil {
+	if err := setShape(pns.h, peer, bw.Egress); err != nil {
 		return fmt.Errorf("egress: %w", err)
 	}
 	return nil
+}
+
+// setShape programs s on link, with the default burst for link's MTU when
+// s names none.
+func setShape(h *netlink.Handle, link netlink.Link, s bandwidth.Shape) error {
+	if s.Rate != 0 && s.Burst == 0 {
+		s.Burst = bandwidth.DefaultBurst(s.Rate, link.Attrs().MTU)
+	}
+	return netdev.SetShape(h, link, s.Rate, s.Burst)
 }
 
 // Shape holds the pod interface to bw (see bandwidth.Limits), replacing what
@@ -108,12 +117,12 @@ func (d *Dataplane) checkShape(host, peer netlink.Link, pns *podNS, bw bandwidth
 		link netlink.Link
 		want bandwidth.Shape
 	}{{"ingress", d.h, host, bw.Ingress}, {"egress", pns.h, peer, bw.Egress}} {
-		have, err := netdev.ShapeOf(end.h, end.link)
+		rate, _, err := netdev.ShapeOf(end.h, end.link)
 		if err != nil {
 			return err
 		}
-		if have.Rate != end.want.Rate {
-			differs("%s of %q is shaped to %d bit/s, want %d", end.dir, end.link.Attrs().Name, have.Rate, end.want.Rate)
+		if rate != end.want.Rate {
+			differs("%s of %q is shaped to %d bit/s, want %d", end.dir, end.link.Attrs().Name, rate, end.want.Rate)
 		}
 	}
 	return nil
