@@ -19,16 +19,19 @@ import (
 type NetworkBandwidth struct {
 	// IngressRate limits what each pod receives on this network, in bit/s
 	// (100k to 100G). Absent: unlimited.
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('100k')) >= 0 && quantity(string(self)).compareTo(quantity('100G')) <= 0",message="ingressRate must be from 100k to 100G bit/s, e.g. \"100M\" for 100 Mbit/s"
 	// +optional
 	IngressRate *resource.Quantity `json:"ingressRate,omitempty"`
 	// EgressRate limits what each pod sends on this network, in bit/s
 	// (100k to 100G). Absent: unlimited.
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('100k')) >= 0 && quantity(string(self)).compareTo(quantity('100G')) <= 0",message="egressRate must be from 100k to 100G bit/s, e.g. \"100M\" for 100 Mbit/s"
 	// +optional
 	EgressRate *resource.Quantity `json:"egressRate,omitempty"`
 	// Burst is how much a pod may send or receive at line rate above its
 	// rate, in bits, for each limited direction: at least 80k (10 kB) and
 	// at most one second at the rate. Absent: 20 ms at the rate (at least
 	// two full frames).
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity('80k')) >= 0",message="burst must be at least 80k bits (10 kB: one 9000-byte frame must fit), e.g. \"1M\""
 	// +optional
 	Burst *resource.Quantity `json:"burst,omitempty"`
 }
