@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,17 +18,23 @@ import (
 
 // sendRate sends bytes from pod to dst's discard port and returns the
 // rate of the Ethernet frames that carried them on the pod's interface
-// (netcheck's goodput at MTU 1450, the network's), in Mbit/s.
+// (netcheck's goodput, from connecting to the receiver's count, at MTU
+// 1450, the network's), in Mbit/s.
 func sendRate(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, dst string, bytes int) float64 {
 	t.Helper()
 	out, err := k.Exec(ctx, ns, pod, "netcheck", "send", "--discard", "--bytes", strconv.Itoa(bytes), "--timeout", "120s", net.JoinHostPort(dst, "5002"))
-	m := mbits.FindStringSubmatch(out)
+	m := sentIn.FindStringSubmatch(out)
 	if err != nil || m == nil {
 		t.Fatalf("%s -> %s: netcheck send: %v\n%s", pod, dst, err, out)
 	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return netnstest.WireRate(v, 1450)
+	n, _ := strconv.ParseFloat(m[1], 64)
+	secs, _ := strconv.ParseFloat(m[2], 64)
+	return netnstest.WireRate(n*8/secs, 1450) / 1e6
 }
+
+// sentIn reads bytes and seconds from netcheck send's line: its Mbit/s
+// figure is rounded to a whole number, too coarse at 10 Mbit/s.
+var sentIn = regexp.MustCompile(`sent (\d+) bytes in ([0-9.]+)s`)
 
 // expectRate measures pod -> dst until the frame rate is within 5% of
 // limit (Mbit/s), for a limit that a change of the Network may still be
