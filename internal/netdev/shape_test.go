@@ -122,3 +122,29 @@ func TestShapeHoldsBothDirections(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSetShapeNoop is what SetShape costs when there is nothing to
+// change (a root qdisc dump), as on every pod ADD without limits and on
+// each end of a pod whose limits already match.
+func BenchmarkSetShapeNoop(b *testing.B) {
+	_, _, ha, _ := shapedPair(b)
+	l, err := ha.LinkByName("sbbwa")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []struct {
+		name        string
+		rate, burst uint64
+	}{{"unshaped", 0, 0}, {"shaped", 50_000_000, 1_000_000}} {
+		b.Run(s.name, func(b *testing.B) {
+			if err := netdev.SetShape(ha, l, s.rate, s.burst); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := netdev.SetShape(ha, l, s.rate, s.burst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
