@@ -75,6 +75,33 @@ type AttachmentSpec struct {
 	// IPs of the pod's interface, in CIDR notation.
 	// +optional
 	IPs []string `json:"ips,omitempty"`
+	// NetNS is the path of the pod's network namespace, as the runtime
+	// gave it on ADD; the agent shapes the pod's end of the interface in
+	// it when the network's limits change.
+	// +optional
+	NetNS string `json:"netns,omitempty"`
+	// Bandwidth is what the pod itself asked for on this interface (CNI's
+	// bandwidth capability: rates in bit/s, bursts in bits), which replaces
+	// the network's limits direction by direction. Absent: the network's.
+	// +optional
+	Bandwidth *PodBandwidth `json:"bandwidth,omitempty"`
+}
+
+// PodBandwidth is a pod's own request, in the shape of CNI's bandwidth
+// capability entry (bandwidth.CNI).
+type PodBandwidth struct {
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	IngressRate int64 `json:"ingressRate,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	IngressBurst int64 `json:"ingressBurst,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	EgressRate int64 `json:"egressRate,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	EgressBurst int64 `json:"egressBurst,omitempty"`
 }
 
 // IsEdge reports whether the attachment is an edge device's cable rather

@@ -64,6 +64,11 @@ type NetworkSpec struct {
 	// +listMapKey=user
 	// +optional
 	AccessList []AccessEntry `json:"accessList,omitempty"`
+
+	// Bandwidth limits every pod interface on the network, in each
+	// direction (see NetworkBandwidth). Changes reach running pods.
+	// +optional
+	Bandwidth *NetworkBandwidth `json:"bandwidth,omitempty"`
 }
 
 // Provider names an inter-domain connectivity orchestrator.

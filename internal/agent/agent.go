@@ -90,6 +90,7 @@ type Agent struct {
 	setMu     sync.Mutex       // serialises sync: the loop and the start-up call
 	applied   dataplane.Config // the config last converged, and when
 	appliedAt time.Time
+	shaped    map[string]podShape // by Attachment: the limits last applied to local pods
 
 	underlay        underlayTable   // the node's table of underlay admission
 	underlaySynced  atomic.Bool     // the table was set at least once
@@ -249,6 +250,12 @@ func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result
 	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)
 	a.setMu.Lock()
 	defer a.setMu.Unlock()
+	// A change of a Network's limits changes no device: it reaches the
+	// running pods here, before the early return below.
+	if a.shaped == nil || time.Since(a.appliedAt) >= resyncPeriod {
+		a.shaped = map[string]podShape{} // look at every pod again: repairs drift
+	}
+	a.shapePods(desiredShapes(a.opts.NodeName, nets.Items, atts.Items))
 	// Most events do not change this node's data plane (a local pod's own
 	// Attachment, say); converging costs tens of milliseconds and holds the
 	// data plane's lock that a CNI ADD waits for, so an unchanged config is

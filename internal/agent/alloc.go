@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/ipam"
 	"switchboard/internal/podnet"
@@ -38,6 +39,8 @@ type attachmentRequest struct {
 	ifName      string
 	mac         net.HardwareAddr
 	staticIPs   []netip.Prefix // from the pod's annotation; empty = allocate
+	netNS       string         // the pod's network namespace, as the runtime gave it
+	bandwidth   *bandwidth.CNI // the pod's own limits, if it asked for any
 }
 
 // linkMAC is the MAC the pod's interface is made with: the existing
@@ -71,23 +74,30 @@ func parsePodMAC(m string) (net.HardwareAddr, error) {
 }
 
 // reserve creates the pod's Attachment on t's network with the static
-// addresses and MAC the pod asks for (in the runtime config, or else in its
-// annotation), or else with the next free address and mac.
+// addresses, MAC and bandwidth the pod asks for (in the runtime config, or
+// else in its annotation), or else with the next free address and mac.
 func (a *Agent) reserve(ctx context.Context, req cnirpc.Request, t *target, mac net.HardwareAddr) (*sbv1.Attachment, error) {
-	r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: mac}
+	r := attachmentRequest{network: t.network, pod: t.pod, containerID: req.ContainerID, ifName: req.IfName, mac: mac, netNS: req.NetNS}
 	ips := t.conf.RuntimeConfig.IPs
+	r.bandwidth = t.conf.RuntimeConfig.Bandwidth
 	if !inRuntimeConfig(t.conf) {
 		ns, _ := networkRef(t.conf, t.pod.Namespace)
-		annIPs, annMAC, err := a.annotationRequest(ctx, podKey{t.pod.Namespace, t.pod.Name}, ns, t.conf.Name, req.IfName)
+		sel, err := a.annotationRequest(ctx, podKey{t.pod.Namespace, t.pod.Name}, ns, t.conf.Name, req.IfName)
 		if err != nil {
 			return nil, err
 		}
-		ips = annIPs
-		if annMAC != "" {
-			if r.mac, err = parsePodMAC(annMAC); err != nil {
+		ips = sel.IPs
+		if sel.MAC != "" {
+			if r.mac, err = parsePodMAC(sel.MAC); err != nil {
 				return nil, err
 			}
 		}
+		if !t.conf.Capabilities["bandwidth"] {
+			r.bandwidth = sel.Bandwidth
+		}
+	}
+	if _, err := podLimits(t.network, r.bandwidth); err != nil {
+		return nil, badRequest(err.Error())
 	}
 	var err error
 	if r.staticIPs, err = podnet.ParseIPs(ips); err != nil {
@@ -107,6 +117,7 @@ func (a *Agent) allocate(ctx context.Context, r attachmentRequest) (*sbv1.Attach
 		Spec: sbv1.AttachmentSpec{
 			Network: n.Name, Pod: r.pod, Node: a.opts.NodeName, NodeIP: a.opts.NodeIP.String(),
 			ContainerID: r.containerID, Interface: r.ifName, MAC: r.mac.String(),
+			NetNS: r.netNS, Bandwidth: (*sbv1.PodBandwidth)(r.bandwidth),
 		},
 	}
 	var pool *ipam.Pool

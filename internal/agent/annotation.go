@@ -26,22 +26,23 @@ func selectionFor(sels []podnet.Selection, podNS, nadNS, nadName, ifName string)
 	return podnet.Selection{}, false
 }
 
-// annotationRequest reads the static addresses and MAC that the pod's
-// annotation asks for on this interface. Multus passes them as runtime
-// config only when the NetworkAttachmentDefinition declares the ips and mac
-// capabilities, which hand-written seed-format definitions do not; reading
-// the annotation honours the pod's request either way.
-func (a *Agent) annotationRequest(ctx context.Context, pod podKey, nadNS, nadName, ifName string) (ips []string, mac string, err error) {
+// annotationRequest reads what the pod's annotation asks for on this
+// interface: static addresses, MAC and bandwidth. Multus passes them as
+// runtime config only when the NetworkAttachmentDefinition declares the
+// ips, mac and bandwidth capabilities, which hand-written seed-format
+// definitions do not; reading the annotation honours the pod's request
+// either way.
+func (a *Agent) annotationRequest(ctx context.Context, pod podKey, nadNS, nadName, ifName string) (podnet.Selection, error) {
 	var p corev1.Pod
 	if err := a.apiReader.Get(ctx, client.ObjectKey{Namespace: pod.namespace, Name: pod.name}, &p); err != nil {
-		return nil, "", fmt.Errorf("get pod %s/%s: %w", pod.namespace, pod.name, err)
+		return podnet.Selection{}, fmt.Errorf("get pod %s/%s: %w", pod.namespace, pod.name, err)
 	}
 	sels, err := podnet.Parse(p.Annotations[podnet.Annotation])
 	if err != nil {
-		return nil, "", badRequest(err.Error())
+		return podnet.Selection{}, badRequest(err.Error())
 	}
 	s, _ := selectionFor(sels, pod.namespace, nadNS, nadName, ifName)
-	return s.IPs, s.MAC, nil
+	return s, nil
 }
 
 type podKey struct{ namespace, name string }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sbv1 "switchboard/api/v1alpha1"
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/cnirpc"
 	"switchboard/internal/dataplane"
 )
@@ -139,6 +140,9 @@ func admitNetwork(n *sbv1.Network, pod sbv1.PodRef) error {
 	if err := n.CheckNamespace(pod.Namespace); err != nil {
 		return badRequest(err.Error())
 	}
+	if _, err := n.Spec.Bandwidth.Limits(); err != nil {
+		return invalidNetwork(n, err)
+	}
 	if n.Status.VNI == 0 {
 		return &requestError{code: types.ErrTryAgainLater, msg: fmt.Sprintf("network %s/%s is not ready yet (no VNI assigned): is switchboard-operator running? see `kubectl describe network -n %s %s`", n.Namespace, n.Name, n.Namespace, n.Name)}
 	}
@@ -200,6 +204,9 @@ func (a *Agent) attach(ctx context.Context, req cnirpc.Request, t *target, att *
 	var hw net.HardwareAddr
 	if err == nil {
 		hw, err = l.Finish(pi.MAC, pi.IPs)
+	}
+	if err == nil && !pi.Bandwidth.IsZero() {
+		err = l.Shape(pi.Bandwidth)
 	}
 	phase("address")
 	if err != nil {
@@ -272,6 +279,14 @@ func podInterfaceOf(req cnirpc.Request, n *sbv1.Network, att *sbv1.Attachment) (
 		return dataplane.PodInterface{}, err
 	}
 	pi := podInterface(req, n, mac)
+	var pod *bandwidth.CNI
+	if att.Spec.Bandwidth != nil {
+		c := att.Spec.Bandwidth.CNI()
+		pod = &c
+	}
+	if pi.Bandwidth, err = podLimits(n, pod); err != nil {
+		return pi, badRequest(err.Error())
+	}
 	for _, s := range att.Spec.IPs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {

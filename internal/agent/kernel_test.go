@@ -38,7 +38,12 @@ type testAgent struct {
 // knows the underlay, with network t1/red (cidr) and objs in its fake API.
 func newTestAgent(t testing.TB, cidr string, funcs interceptor.Funcs, objs ...client.Object) *testAgent {
 	t.Helper()
-	env := netnstest.NewPrefixed(t, "sbag")
+	return newTestAgentIn(t, netnstest.NewPrefixed(t, "sbag"), cidr, funcs, objs...)
+}
+
+// newTestAgentIn is newTestAgent with the namespaces made by env.
+func newTestAgentIn(t testing.TB, env *netnstest.Env, cidr string, funcs interceptor.Funcs, objs ...client.Object) *testAgent {
+	t.Helper()
 	node := env.NS("node")
 	netnstest.Veth(t, netnstest.End{NS: node, Name: "ul0", Addr: netip.MustParsePrefix("198.18.250.1/24")}, netnstest.End{NS: node, Name: "ul1"})
 	dp, err := dataplane.New(dataplane.WithNetNS(node.Path))

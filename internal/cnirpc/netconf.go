@@ -8,6 +8,8 @@ import (
 	"net/netip"
 
 	"github.com/containernetworking/cni/pkg/types"
+
+	"switchboard/internal/bandwidth"
 )
 
 // Plugin types the agent accepts in a network configuration: its own, and the
@@ -48,6 +50,9 @@ type NetConf struct {
 type RuntimeConfig struct {
 	IPs []string `json:"ips,omitempty"` // static addresses, "10.0.0.5/24" or "10.0.0.5"
 	Mac string   `json:"mac,omitempty"` // static MAC address
+	// Bandwidth is CNI's bandwidth capability: the limits the pod's
+	// selection asked for ("capabilities": {"bandwidth": true}).
+	Bandwidth *bandwidth.CNI `json:"bandwidth,omitempty"`
 }
 
 // NetworkName returns the name of the Network the configuration is for.
@@ -93,6 +98,11 @@ func (c *NetConf) validate() error {
 			return &FieldError{Field: "runtimeConfig.mac", Reason: fmt.Sprintf("%q is not an Ethernet MAC address", c.RuntimeConfig.Mac)}
 		case mac[0]&1 == 1:
 			return &FieldError{Field: "runtimeConfig.mac", Reason: fmt.Sprintf("%q is a multicast address", c.RuntimeConfig.Mac)}
+		}
+	}
+	if b := c.RuntimeConfig.Bandwidth; b != nil {
+		if _, err := b.Limits(); err != nil {
+			return &FieldError{Field: "runtimeConfig.bandwidth", Reason: err.Error()}
 		}
 	}
 	if c.Socket != "" {

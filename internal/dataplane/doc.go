@@ -110,6 +110,21 @@
 // network's MTU reaches the bridge and VXLAN device at once, and a pod
 // interface when AddPod is called for it again (or when it is recreated).
 //
+// # Bandwidth
+//
+// A pod interface may be limited in each direction (PodInterface.Bandwidth, package bandwidth):
+// what the pod receives by a tbf qdisc at the root of the host end (which
+// transmits towards the pod), what it sends by a tbf at the root of the pod
+// end, inside the pod's namespace (netdev.SetShape). tbf and htb exist on
+// the kernels this runs on; tc classifiers, police and ifb do not, so the
+// reference CNI bandwidth plugin's way (ifb for the pod's egress) cannot be
+// used. Rates count Ethernet frames. AddPod and PreparePod apply the
+// interface's Bandwidth, PodLink.Shape and ShapePod change it on a running
+// pod (the agent calls ShapePod when a Network's limits change), the zero
+// Limits removes the qdiscs, and CheckPod compares the rates. A pod with
+// NET_ADMIN in its own namespace can remove its egress qdisc; its ingress
+// limit is on the node and stays.
+//
 // # Namespaces
 //
 // All kernel work goes through netlink sockets opened inside the target

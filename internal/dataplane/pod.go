@@ -14,6 +14,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"switchboard/internal/bandwidth"
 	"switchboard/internal/netdev"
 	"switchboard/internal/netdev/devname"
 )
@@ -36,6 +37,9 @@ type PodInterface struct {
 	// Gateway is reserved: it is validated but nothing is programmed for it
 	// (no default route is added).
 	Gateway netip.Addr
+
+	// Bandwidth limits the interface in each direction; zero: unlimited.
+	Bandwidth bandwidth.Limits
 }
 
 // ErrNotConfigured is returned by AddPod when it has to create a network's
@@ -74,6 +78,9 @@ func (p PodInterface) validate() error {
 		if _, err := unicastMAC(p.MAC); err != nil {
 			return err
 		}
+	}
+	if err := validLimits(p.Bandwidth); err != nil {
+		return err
 	}
 	seen := map[netip.Addr]bool{}
 	for _, pfx := range p.IPs {
@@ -251,6 +258,7 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 			if err := l.h.LinkSetMTU(l.link, mtu); err != nil {
 				return fmt.Errorf("set MTU of %q: %w", l.link.Attrs().Name, err)
 			}
+			l.link.Attrs().MTU = mtu // the default burst of a shape follows it
 		}
 	}
 	if _, err := setMAC(pns.h, peer, p.MAC); err != nil {
@@ -266,7 +274,7 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 			return fmt.Errorf("set %q up: %w", hostName, err)
 		}
 	}
-	return nil
+	return d.shape(host, peer, pns, p.Bandwidth)
 }
 
 // setMAC gives link the MAC want unless it has it already or want is nil,

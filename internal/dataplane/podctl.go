@@ -199,6 +199,9 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 		if host.Attrs().Flags&net.FlagUp == 0 {
 			differs("host end %q is down", hostName)
 		}
+		if err := d.checkShape(host, peer, pns, p.Bandwidth, differs); err != nil {
+			return nil, err
+		}
 	}
 	if peer.Attrs().Flags&net.FlagUp == 0 {
 		differs("%q is down", p.IfName)

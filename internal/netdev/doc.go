@@ -2,7 +2,7 @@
 // data planes are made of, in one network namespace, through netlink:
 // bridges, VXLAN devices, their forwarding (FDB) and neighbour entries, and
 // what every device of ours must be (the MTU it is given, no addresses,
-// up). The node agent's data plane (package dataplane) and the edge
+// up), and a device's transmit rate (a tbf qdisc at its root: SetShape). The node agent's data plane (package dataplane) and the edge
 // (packages edge and edge/tunnel) are built on it, and so is any later
 // engine: a WireGuard tunnel is a VXLAN device over a WireGuard device,
 // made with EnsureVXLAN and SyncSelfFDB like the plain one.

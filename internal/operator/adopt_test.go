@@ -110,7 +110,7 @@ func TestParsePrefixes(t *testing.T) {
 func TestNADConfig(t *testing.T) {
 	net := &v1alpha1.Network{}
 	net.Namespace, net.Name = "team-a", "red"
-	want := `{"cniVersion":"1.0.0","name":"red","type":"switchboard","network":"team-a/red","capabilities":{"ips":true,"mac":true}}`
+	want := `{"cniVersion":"1.0.0","name":"red","type":"switchboard","network":"team-a/red","capabilities":{"ips":true,"mac":true,"bandwidth":true}}`
 	if got := NADConfig(net); got != want {
 		t.Errorf("NADConfig\n got: %s\nwant: %s", got, want)
 	}

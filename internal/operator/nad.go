@@ -45,20 +45,22 @@ type cniConfig struct {
 }
 
 type cniCapabilities struct {
-	IPs bool `json:"ips"`
-	MAC bool `json:"mac"`
+	IPs       bool `json:"ips"`
+	MAC       bool `json:"mac"`
+	Bandwidth bool `json:"bandwidth"`
 }
 
 // NADConfig is the spec.config of the NetworkAttachmentDefinition published
 // for net: the switchboard plugin, pointing at the Network, accepting the
-// ips and mac of the pod's k8s.v1.cni.cncf.io/networks annotation.
+// ips, mac and bandwidth of the pod's k8s.v1.cni.cncf.io/networks
+// annotation.
 func NADConfig(net *v1alpha1.Network) string {
 	b, err := json.Marshal(cniConfig{
 		CNIVersion:   "1.0.0",
 		Name:         net.Name,
 		Type:         "switchboard",
 		Network:      types.NamespacedName{Namespace: net.Namespace, Name: net.Name}.String(),
-		Capabilities: cniCapabilities{IPs: true, MAC: true},
+		Capabilities: cniCapabilities{IPs: true, MAC: true, Bandwidth: true},
 	})
 	if err != nil {
 		panic(fmt.Sprintf("marshal CNI config: %v", err)) // strings and bools always marshal

@@ -85,7 +85,7 @@ func TestPublishesNAD(t *testing.T) {
 	if err != nil {
 		t.Fatalf("get NAD: %v", err)
 	}
-	want := `{"cniVersion":"1.0.0","name":"red","type":"switchboard","network":"` + ns + `/red","capabilities":{"ips":true,"mac":true}}`
+	want := `{"cniVersion":"1.0.0","name":"red","type":"switchboard","network":"` + ns + `/red","capabilities":{"ips":true,"mac":true,"bandwidth":true}}`
 	if got := nadConfig(nad); got != want {
 		t.Errorf("NAD spec.config\n got: %s\nwant: %s", got, want)
 	}

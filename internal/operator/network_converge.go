@@ -45,6 +45,9 @@ func (r *NetworkReconciler) converge(ctx context.Context, net *v1alpha1.Network)
 	if msg := r.validateIPAM(net.Spec.IPAM); msg != "" {
 		return notReady(v1alpha1.ReasonInvalidSpec, "%s", msg), 0, nil
 	}
+	if _, err := net.Spec.Bandwidth.Limits(); err != nil {
+		return notReady(v1alpha1.ReasonInvalidSpec, "%v", err), 0, nil
+	}
 	if net.Status.VNI == 0 {
 		vni, err := r.freeVNI(ctx, net)
 		if errors.Is(err, errVNIExhausted) {

@@ -6,9 +6,12 @@ package podnet
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"switchboard/internal/bandwidth"
 )
 
 // Annotation is the pod annotation that selects networks.
@@ -22,6 +25,11 @@ type Selection struct {
 	Interface string   `json:"interface,omitempty"`
 	IPs       []string `json:"ips,omitempty"`
 	MAC       string   `json:"mac,omitempty"`
+	// Bandwidth limits this interface, replacing the network's limits
+	// direction by direction: Multus's "bandwidth" object of a network
+	// selection, which it passes on as CNI's bandwidth capability (rates
+	// in bit/s, bursts in bits).
+	Bandwidth *bandwidth.CNI `json:"bandwidth,omitempty"`
 }
 
 // Parse reads the annotation's value; "" selects nothing.
@@ -33,11 +41,19 @@ func Parse(v string) ([]Selection, error) {
 	if strings.HasPrefix(v, "[") {
 		var out []Selection
 		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && strings.HasPrefix(te.Field, "bandwidth.") {
+				return nil, fmt.Errorf("pod annotation %s: %s must be a number (bits per second for a rate, bits for a burst, e.g. 100000000 for 100 Mbit/s), not JSON %s", Annotation, te.Field, te.Value)
+			}
 			return nil, fmt.Errorf("pod annotation %s is not valid JSON: %w", Annotation, err)
 		}
 		for i, s := range out {
 			if s.Name == "" {
 				return nil, fmt.Errorf("pod annotation %s: element %d has no \"name\": name the network", Annotation, i)
+			}
+			if s.Bandwidth != nil {
+				if _, err := s.Bandwidth.Limits(); err != nil {
+					return nil, fmt.Errorf("pod annotation %s: element %d (%s): bandwidth.%w", Annotation, i, s.Name, err)
+				}
 			}
 		}
 		return out, nil

@@ -54,3 +54,26 @@ func TestInterfaceNameAndParseIPs(t *testing.T) {
 		t.Fatalf("a bad address: %v", err)
 	}
 }
+
+func TestParseBandwidth(t *testing.T) {
+	sels, err := Parse(`[{"name":"red","bandwidth":{"ingressRate":100000000,"egressRate":50000000,"egressBurst":400000}}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sels[0].Bandwidth; b == nil || b.IngressRate != 100_000_000 || b.EgressRate != 50_000_000 || b.EgressBurst != 400_000 {
+		t.Fatalf("bandwidth %+v", sels[0].Bandwidth)
+	}
+	for _, tc := range []struct{ v, want string }{
+		{`[{"name":"red","bandwidth":{"ingressRate":"100M"}}]`, "bandwidth.ingressRate must be a number (bits per second"},
+		{`[{"name":"red","bandwidth":{"ingressRate":-1}}]`, "element 0 (red): bandwidth.ingressRate -1 is negative"},
+		{`[{"name":"red","bandwidth":{"egressRate":0.5}}]`, "bandwidth.egressRate must be a number"},
+		{`[{"name":"red","bandwidth":{"egressRate":99999999999999999999}}]`, "bandwidth.egressRate must be a number"},
+		{`[{"name":"red","bandwidth":{"egressRate":1000000000000}}]`, "above the maximum"},
+		{`[{"name":"red","bandwidth":{"ingressBurst":100000}}]`, "without a rate"},
+		{`[{"name":"red","bandwidth":"fast"}]`, "is not valid JSON"},
+	} {
+		if _, err := Parse(tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%s): %v, want an error with %q", tc.v, err, tc.want)
+		}
+	}
+}

@@ -1,13 +1,8 @@
 package wireguard
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"net/netip"
-	"strings"
 	"testing"
-	"time"
 
 	"switchboard/internal/netnstest"
 )
@@ -70,53 +65,9 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	b.ReportMetric(plain/wggo, "vxlan-inside-engine-no-offload/wireguard-go")
 }
 
-// iperf runs an iperf3 server in server (one test, then it exits) and a
-// 5-second single-stream client in client towards dst, and returns the
-// throughput the server received, in Gbit/s.
+// iperf runs netnstest.Iperf for 5 seconds and returns the throughput the
+// server received, in Gbit/s.
 func iperf(tb testing.TB, client, server *netnstest.NS, dst netip.Addr) float64 {
 	tb.Helper()
-	srv := server.Command("iperf3", "-s", "-1", "--forceflush", "-B", dst.String(), "-p", "5201")
-	out, err := srv.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		tb.Fatalf("start iperf3 server: %v", err)
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	listening := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Server listening") {
-				listening <- true
-			}
-		}
-		close(listening)
-	}()
-	select {
-	case ok := <-listening:
-		if !ok {
-			tb.Fatal("iperf3 server ended before listening")
-		}
-	case <-time.After(30 * time.Second):
-		tb.Fatal("iperf3 server: not listening after 30 s")
-	}
-	res, err := client.Exec("iperf3", "-c", dst.String(), "-p", "5201", "-t", "5", "-O", "1", "-J")
-	if err != nil {
-		tb.Fatalf("iperf3 to %s: %v: %s", dst, err, res)
-	}
-	var r struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal([]byte(res), &r); err != nil {
-		tb.Fatalf("read iperf3's JSON: %v: %s", err, res)
-	}
-	gbps := r.End.SumReceived.BitsPerSecond / 1e9
-	tb.Logf("iperf3 to %s: %s Gbit/s", dst, fmt.Sprintf("%.2f", gbps))
-	return gbps
+	return netnstest.Iperf(tb, client, server, dst, netnstest.IperfRun{}) / 1e9
 }
