@@ -226,11 +226,7 @@ func (r *Rotator) patchBundles(ctx context.Context, bundle []byte) error {
 	for _, name := range r.opts.WebhookConfigs {
 		var c admissionregistrationv1.ValidatingWebhookConfiguration
 		if err := r.patchBundle(ctx, name, &c, bundle, func() []*[]byte {
-			out := make([]*[]byte, len(c.Webhooks))
-			for i := range c.Webhooks {
-				out[i] = &c.Webhooks[i].ClientConfig.CABundle
-			}
-			return out
+			return caBundles(c.Webhooks, func(w *admissionregistrationv1.ValidatingWebhook) *[]byte { return &w.ClientConfig.CABundle })
 		}); err != nil {
 			return err
 		}
@@ -238,16 +234,21 @@ func (r *Rotator) patchBundles(ctx context.Context, bundle []byte) error {
 	for _, name := range r.opts.MutatingWebhookConfigs {
 		var c admissionregistrationv1.MutatingWebhookConfiguration
 		if err := r.patchBundle(ctx, name, &c, bundle, func() []*[]byte {
-			out := make([]*[]byte, len(c.Webhooks))
-			for i := range c.Webhooks {
-				out[i] = &c.Webhooks[i].ClientConfig.CABundle
-			}
-			return out
+			return caBundles(c.Webhooks, func(w *admissionregistrationv1.MutatingWebhook) *[]byte { return &w.ClientConfig.CABundle })
 		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// caBundles points at the caBundle of every webhook of a configuration.
+func caBundles[W any](webhooks []W, bundle func(*W) *[]byte) []*[]byte {
+	out := make([]*[]byte, len(webhooks))
+	for i := range webhooks {
+		out[i] = bundle(&webhooks[i])
+	}
+	return out
 }
 
 // patchBundle reads the webhook configuration name into c, sets every

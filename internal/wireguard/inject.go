@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -41,7 +42,8 @@ var injectorSrcMAC = net.HardwareAddr{0x02, 0x73, 0x62, 0x77, 0x67, 0x72}
 // injector is an open TAP device and the Ethernet header its frames carry.
 type injector struct {
 	f   *os.File
-	eth [14]byte // to the TAP's own address, IPv6
+	fc  syscall.RawConn // f's, for writes
+	eth [14]byte        // to the TAP's own address, IPv6
 }
 
 // openInjector makes the TAP device name in the namespace ns (h a netlink
@@ -75,6 +77,10 @@ func openInjector(ns netns.NsHandle, h *netlink.Handle, name string, mtu int) (*
 		return nil, fmt.Errorf("make TAP device %q: %w", name, err)
 	}
 	in := &injector{f: os.NewFile(uintptr(fd), "/dev/net/tun")}
+	if in.fc, err = in.f.SyscallConn(); err != nil {
+		in.f.Close()
+		return nil, fmt.Errorf("make TAP device %q: %w", name, err)
+	}
 	l, err := h.LinkByName(name)
 	if err == nil {
 		err = h.LinkSetIP6AddrGenMode(l, in6AddrGenModeNone)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -39,7 +40,8 @@ var errNoTunnelOffload = errors.New("the kernel has no UDP tunnel offload for TU
 type offloadTUN struct {
 	tun.Device
 	f      *os.File
-	rx     *injector // nil: writes go to the TUN device, without tunnel merges
+	fc     syscall.RawConn // f's, for writes
+	rx     *injector       // nil: writes go to the TUN device, without tunnel merges
 	rbuf   []byte
 	large  atomic.Uint64 // large packets read, for tests and diagnostics
 	merged atomic.Uint64 // large packets written
@@ -80,7 +82,7 @@ func withTunnelOffload(d tun.Device, ns netns.NsHandle, h *netlink.Handle, name 
 	case ioctlErr != nil:
 		return nil, "", fmt.Errorf("TUN device: %w", ioctlErr)
 	}
-	t := &offloadTUN{Device: d, f: d.File(), rbuf: make([]byte, vnetTunnelHdrLen+65535)}
+	t := &offloadTUN{Device: d, f: d.File(), fc: sc, rbuf: make([]byte, vnetTunnelHdrLen+65535)}
 	inj := InjectorName(name)
 	if inj == "" {
 		return t, "reads only: the name is too long for an injector", nil
@@ -132,10 +134,10 @@ func (t *offloadTUN) Write(bufs [][]byte, offset int) (int, error) {
 				t.tcp.Add(1)
 			}
 		}
-		dev := t.f
+		dev := t.fc
 		iov = iov[:0]
 		if t.rx != nil && p[0]>>4 == 6 {
-			dev = t.rx.f
+			dev = t.rx.fc
 			h.shift(len(t.rx.eth))
 			iov = append(iov, hdr[:], t.rx.eth[:], p)
 		} else {
@@ -151,11 +153,7 @@ func (t *offloadTUN) Write(bufs [][]byte, offset int) (int, error) {
 	return len(bufs), nil
 }
 
-func writev(f *os.File, iov [][]byte) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
+func writev(sc syscall.RawConn, iov [][]byte) error {
 	var werr error
 	if err := sc.Write(func(fd uintptr) bool {
 		_, werr = unix.Writev(int(fd), iov)
