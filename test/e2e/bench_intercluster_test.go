@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -70,7 +72,10 @@ func firstPing(b *testing.B, ctx context.Context, clusters []*kube.Cluster, mani
 // wireguard-go between the same two gateway namespaces and against the
 // bare WAN between them, in the same run (and, to show where the time
 // goes, through the edges' own WireGuard interfaces between the gateways,
-// without the inner VXLAN and the nodes); last, the pings lost at 100/s
+// without the inner VXLAN and the nodes); each leg of the pods' path
+// beside its hand-made equivalent (node2 to the gateway against a
+// hand-made VXLAN between the same nodes, gateway pod to gateway pod
+// against the hand-made wireguard-go); last, the pings lost at 100/s
 // while gateway a's edge rotates its key, against the same ping run
 // without a rotation. Run it with -benchtime 1x (make bench does).
 func BenchmarkInterCluster(b *testing.B) {
@@ -92,6 +97,14 @@ func BenchmarkInterCluster(b *testing.B) {
 	gwA, gwB := handle.Clusters[0].Nodes[0], handle.Clusters[1].Nodes[0]
 	h.serve(gwB.NetNS)
 	wgB := h.handWireGuard(gwA, gwB)
+	// The first leg's peer: a hand-made VXLAN from a-node2 (q1) to the
+	// gateway a-node1 (q2), in this run's own namespaces.
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	hq := &hostNets{b: b, prefix: "sbi" + hex.EncodeToString(suffix) + "-"}
+	defer hq.cleanup()
+	hq.labNodeVXLAN(handle.Clusters[0].Nodes[1], gwA)
+	hq.serve("q2")
 
 	for range b.N {
 		for _, k := range []*kube.Cluster{a, bc} {
@@ -110,12 +123,30 @@ func BenchmarkInterCluster(b *testing.B) {
 				"---\n" + secret + "---\n" + withEcho(withCPU(icPod(ns, "p"+c.Name, c.Name+"-node2", net, "bench-token")))
 		}
 		interTime := firstPing(b, ctx, []*kube.Cluster{a, bc}, manifests, ns, "pa", "pb")
+		// The legs' endpoints: a pod of the network on each gateway node.
+		for i, k := range []*kube.Cluster{a, bc} {
+			c := handle.Clusters[i]
+			if err := k.Apply(ctx, withEcho(withCPU(icPod(ns, "g"+c.Name, c.Name+"-node1", net, "bench-token")))); err != nil {
+				b.Fatal(err)
+			}
+		}
 		fmt.Printf("Time from apply to the first ping answered:\n  plain vnet, 2 nodes of cluster a: %6.2f s\n  ext-vnet, cluster a -> cluster b: %6.2f s (ratio %.2f)\n",
 			localTime.Seconds(), interTime.Seconds(), interTime.Seconds()/localTime.Seconds())
 		b.ReportMetric(interTime.Seconds(), "first-ping-s")
 		b.ReportMetric(interTime.Seconds()/localTime.Seconds(), "first-ping-ratio-vs-local")
 
+		for _, k := range []*kube.Cluster{a, bc} {
+			if err := k.WaitPodsReady(ctx, ns, "app=testbox", 2*time.Minute); err != nil {
+				b.Fatal(err)
+			}
+		}
 		ipB := strings.Split(netIP(b, ctx, bc, ns, "pb", "net1"), "/")[0]
+		ipGA := strings.Split(netIP(b, ctx, a, ns, "ga", "net1"), "/")[0]
+		ipGB := strings.Split(netIP(b, ctx, bc, ns, "gb", "net1"), "/")[0]
+		waitPing(b, ctx, a, ns, "ga", ipGB, 90*time.Second)
+		inPod := func(k *kube.Cluster, pod string) func(ctx context.Context, argv ...string) (string, error) {
+			return func(ctx context.Context, argv ...string) (string, error) { return k.Exec(ctx, ns, pod, argv...) }
+		}
 		paths := []path{
 			{"bare WAN, gateway to gateway", h.inNS(gwA.NetNS), gwB.WANIP.String()},
 			{"hand-made wireguard-go, gateways", h.inNS(gwA.NetNS), wgB},
@@ -123,11 +154,18 @@ func BenchmarkInterCluster(b *testing.B) {
 			// WireGuard (sbwg0) between the same namespaces, without the
 			// inner VXLAN, the bridges and the nodes.
 			{"switchboard sbwg0, gateways", h.inNS(gwA.NetNS), h.edgeTunnelAddr(gwB.NetNS)},
-			{"switchboard ext-vnet, pods", func(ctx context.Context, argv ...string) (string, error) {
-				return a.Exec(ctx, ns, "pa", argv...)
-			}, ipB},
+			{"switchboard ext-vnet, pods", inPod(a, "pa"), ipB},
+			// The legs of the pods' path, each beside its hand-made
+			// equivalent: a-node2 to gateway a over the cluster's VXLAN
+			// (the b side is the same leg in reverse), and gateway pod to
+			// gateway pod through the edges (against the hand-made
+			// wireguard-go above).
+			{"leg 1: hand-made VXLAN, node2 -> gw", hq.inNS("q1"), "10.83.0.2"},
+			{"leg 1: switchboard, node2 -> gw pod", inPod(a, "pa"), ipGA},
+			{"leg 2: switchboard, gw pod -> gw pod", inPod(a, "ga"), ipGB},
 		}
 		wan, wg, edge, sb := paths[0].name, paths[1].name, paths[2].name, paths[3].name
+		vx1, leg1, leg2 := paths[4].name, paths[5].name, paths[6].name
 		res := measureAll(b, ctx, paths)
 		fmt.Printf("Inter-cluster path, netcheck send --discard 1 GiB in %d interleaved rounds (median), 200 pings at 100/s:\n", benchRounds)
 		for _, p := range paths {
@@ -141,6 +179,14 @@ func BenchmarkInterCluster(b *testing.B) {
 		b.ReportMetric(res[sb].tput(), "tput-Mbit/s")
 		b.ReportMetric(res[sb].ratio(res[wg]), "tput-ratio-vs-wireguard-go")
 		b.ReportMetric(res[sb].ratio(res[wan]), "tput-ratio-vs-wan")
+		fmt.Printf("Legs, each against its hand-made equivalent (throughput ratio, median of per-round ratios; rtt ratio):\n")
+		fmt.Printf("  leg 1, node2 -> gateway (VXLAN in the cluster):   %.2f, rtt %.2f\n", res[leg1].ratio(res[vx1]), res[leg1].rtt/res[vx1].rtt)
+		fmt.Printf("  leg 2, gateway -> gateway (edges, WireGuard):     %.2f, rtt %.2f\n", res[leg2].ratio(res[wg]), res[leg2].rtt/res[wg].rtt)
+		fmt.Printf("  whole path / slowest leg (leg 2):                  %.2f; rtt whole / (2 x leg 1 + leg 2): %.2f\n",
+			res[sb].ratio(res[leg2]), res[sb].rtt/(2*res[leg1].rtt+res[leg2].rtt))
+		b.ReportMetric(res[leg1].ratio(res[vx1]), "leg1-tput-ratio-vs-vxlan")
+		b.ReportMetric(res[leg2].ratio(res[wg]), "leg2-tput-ratio-vs-wireguard-go")
+		b.ReportMetric(res[sb].ratio(res[leg2]), "whole-tput-ratio-vs-leg2")
 
 		rr := measureRR(b, ctx, paths)
 		fmt.Printf("Request/response, netcheck rr (1-byte request and answer, one TCP connection) for %s in %d interleaved rounds (median):\n", rrFor, rrRounds)
@@ -149,6 +195,8 @@ func BenchmarkInterCluster(b *testing.B) {
 		}
 		fmt.Printf("  ratio switchboard/hand-made wireguard-go %.2f, switchboard/bare WAN %.2f (medians of per-round ratios)\n",
 			roundRatio(rr[sb], rr[wg]), roundRatio(rr[sb], rr[wan]))
+		fmt.Printf("  legs: leg 1/hand-made VXLAN %.2f, leg 2/hand-made wireguard-go %.2f\n",
+			roundRatio(rr[leg1], rr[vx1]), roundRatio(rr[leg2], rr[wg]))
 		b.ReportMetric(median(rr[sb]), "rr-tps")
 		b.ReportMetric(roundRatio(rr[sb], rr[wg]), "rr-ratio-vs-wireguard-go")
 		b.ReportMetric(roundRatio(rr[sb], rr[wan]), "rr-ratio-vs-wan")

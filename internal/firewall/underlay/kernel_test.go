@@ -302,3 +302,62 @@ func TestNodesVXLANIsNotTracked(t *testing.T) {
 		t.Errorf("%d conntrack entries for the nodes' VXLAN, want none:\n%s", n, out)
 	}
 }
+
+// TestBridgedFramesAreNotTracked: with the table, UDP between two pods on
+// a network's bridge (sbbr…) makes no conntrack entry on the node, while
+// the same between two pods on another bridge of the same node does (the
+// positive control: br_netfilter hands bridged frames to the node's
+// hooks, and the node tracks them).
+func TestBridgedFramesAreNotTracked(t *testing.T) {
+	b := newBed(t)
+	b.set(t, cluster(nodeIP, peerIP))
+	h := b.node.ns.Handle(t)
+	for i, c := range []struct {
+		bridge string
+		port   uint16
+		want   func(int) bool
+		says   string
+	}{
+		{"cni0", 4801, func(n int) bool { return n > 0 }, "no conntrack entry for UDP across a bridge that is not Switchboard's: the probe proves nothing"},
+		{"sbbr7", 4802, func(n int) bool { return n == 0 }, "conntrack entries for UDP across a network's bridge, want none"},
+	} {
+		la := netlink.NewLinkAttrs()
+		la.Name = c.bridge
+		br := &netlink.Bridge{LinkAttrs: la}
+		if err := h.LinkAdd(br); err != nil {
+			t.Fatalf("add bridge %s: %v", c.bridge, err)
+		}
+		if err := h.LinkSetUp(br); err != nil {
+			t.Fatal(err)
+		}
+		var pods []*netnstest.NS
+		for j := range 2 {
+			p := b.env.NS(c.bridge + strconv.Itoa(j))
+			port := "sbv7" + strconv.Itoa(i) + strconv.Itoa(j)
+			netnstest.Veth(t, netnstest.End{NS: b.node.ns, Name: port},
+				netnstest.End{NS: p, Name: "eth0", Addr: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, byte(i), byte(j + 1)}), 24)})
+			l, err := h.LinkByName(port)
+			if err == nil {
+				err = h.LinkSetMaster(l, br)
+			}
+			if err != nil {
+				t.Fatalf("enslave %s to %s: %v", port, c.bridge, err)
+			}
+			pods = append(pods, p)
+		}
+		conn := pods[1].ListenUDP(t, int(c.port))
+		dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 77, byte(i), 2}), c.port)
+		var got []string
+		for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+			pods[0].SendUDP(t, dst, "probe")
+			got = netnstest.Received(conn, 200*time.Millisecond)
+		}
+		if len(got) == 0 {
+			t.Fatalf("UDP across %s never arrived", c.bridge)
+		}
+		if n := flows(t, b.node.ns, c.port); !c.want(n) {
+			out, _ := b.node.ns.Exec("conntrack", "-L")
+			t.Errorf("%s: %d: %s\n%s", c.bridge, n, c.says, out)
+		}
+	}
+}

@@ -24,7 +24,9 @@
 //	  udp dport 4789 whose source this node rewrote (ct status snat): drop
 //	notrack-in (prerouting, raw), notrack-out (output, raw):
 //	  udp dport 4789 from a node address, not from a pod-side interface,
-//	  and this node's own: not tracked (no conntrack entry per packet)
+//	  and this node's own: not tracked (no conntrack entry per packet);
+//	  frames bridged by Switchboard's own bridges (sbbr…, sbwb…), which
+//	  br_netfilter hands to these hooks: not tracked either
 //	input (filter - 10):
 //	  udp dport 4789 from a pod-side interface: drop (even with a node's
 //	  address as source, which a pod can forge)
@@ -51,6 +53,7 @@ import (
 	"slices"
 
 	"switchboard/internal/firewall"
+	"switchboard/internal/netdev/devname"
 )
 
 // Table is the nftables table of underlay admission: family inet, name
@@ -147,6 +150,15 @@ func Spec(c Config) (firewall.Spec, error) {
 		}
 		return firewall.Rule{Match: m, Counter: true, Verdict: firewall.Notrack, Comment: "VXLAN from a node: not tracked"}
 	}
+	// With br_netfilter (on in every namespace by default), the frames a
+	// network's bridge forwards between its pods and its VXLAN device pass
+	// the IP hooks too, with the bridge as input interface, and conntrack
+	// would track every pod's flow a second time on the node. Nothing on
+	// the node needs that state: the networks are L2 (no node address, no
+	// NAT on them), and the drops above match by interface.
+	bridged := func(pattern string) firewall.Rule {
+		return firewall.Rule{Match: []firewall.Match{firewall.IifName(pattern)}, Counter: true, Verdict: firewall.Notrack, Comment: "bridged by a network: not tracked"}
+	}
 	own := func(f firewall.AddrType, set string) firewall.Rule {
 		return firewall.Rule{Match: []firewall.Match{vx, firewall.SAddrIn(f, set)}, Counter: true, Verdict: firewall.Notrack, Comment: "this node's VXLAN: not tracked"}
 	}
@@ -160,6 +172,7 @@ func Spec(c Config) (firewall.Spec, error) {
 		Chains: []firewall.Chain{
 			{Name: "notrack-in", Hook: firewall.Prerouting, Priority: firewall.PriorityRaw, Rules: []firewall.Rule{
 				fromNode(firewall.IPv4, Nodes4), fromNode(firewall.IPv6, Nodes6),
+				bridged(devname.PrefixBridge + "*"), bridged(devname.PrefixLinkBridge + "*"),
 			}},
 			{Name: "notrack-out", Hook: firewall.Output, Priority: firewall.PriorityRaw, Rules: []firewall.Rule{
 				own(firewall.IPv4, Nodes4), own(firewall.IPv6, Nodes6),

@@ -50,6 +50,8 @@ const golden = `	set nodes4 {
 		type filter hook prerouting priority raw; policy accept;
 		udp dport 4789 ip saddr @nodes4 iifname != "sbv*" iifname != "sbbr*" iifname != "sbe*" iifname != "sbn*" iifname != "sbw*" iifname != "cni0" counter notrack comment "VXLAN from a node: not tracked"
 		udp dport 4789 ip6 saddr @nodes6 iifname != "sbv*" iifname != "sbbr*" iifname != "sbe*" iifname != "sbn*" iifname != "sbw*" iifname != "cni0" counter notrack comment "VXLAN from a node: not tracked"
+		iifname "sbbr*" counter notrack comment "bridged by a network: not tracked"
+		iifname "sbwb*" counter notrack comment "bridged by a network: not tracked"
 	}
 	chain notrack-out {
 		type filter hook output priority raw; policy accept;
