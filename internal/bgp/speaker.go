@@ -38,7 +38,7 @@ type Options struct {
 type Speaker struct {
 	mu     sync.Mutex
 	srv    *server.BgpServer
-	peers  map[netip.Addr]Peer  // as last applied
+	peers  map[netip.Addr]Peer    // as last applied
 	routes map[netip.Prefix]Route // as last applied
 	// restarting is true until the first Set: the sessions it opens tell
 	// the routers that this speaker restarted (graceful restart's R and F
@@ -68,17 +68,35 @@ func NewSpeaker(ctx context.Context, opts Options) (*Speaker, error) {
 		ListenPort: -1, // no listener: no passive accept
 	}})
 	if err == nil {
-		err = srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
-			Name:          "global",
-			Direction:     api.PolicyDirection_POLICY_DIRECTION_IMPORT,
-			DefaultAction: api.RouteAction_ROUTE_ACTION_REJECT,
-		}})
+		err = rejectReceived(ctx, srv)
 	}
 	if err != nil {
 		srv.Stop()
 		return nil, fmt.Errorf("start bgp speaker: %w", err)
 	}
 	return &Speaker{srv: srv, peers: map[netip.Addr]Peer{}, routes: map[netip.Prefix]Route{}, restarting: true}, nil
+}
+
+// importPolicy is the global import policy: GoBGP applies it to every
+// path entering the RIB, the speaker's own included, so it accepts local
+// paths and rejects, by default, everything a router sends.
+const importPolicy = "switchboard-local-only"
+
+func rejectReceived(ctx context.Context, srv *server.BgpServer) error {
+	local := &api.Policy{Name: importPolicy, Statements: []*api.Statement{{
+		Name:       importPolicy + "-accept",
+		Conditions: &api.Conditions{RouteType: api.Conditions_ROUTE_TYPE_LOCAL},
+		Actions:    &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT},
+	}}}
+	if err := srv.AddPolicy(ctx, &api.AddPolicyRequest{Policy: local, ReferExistingStatements: false}); err != nil {
+		return err
+	}
+	return srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
+		Name:          "global",
+		Direction:     api.PolicyDirection_POLICY_DIRECTION_IMPORT,
+		Policies:      []*api.Policy{{Name: importPolicy}},
+		DefaultAction: api.RouteAction_ROUTE_ACTION_REJECT,
+	}})
 }
 
 // Set converges the speaker on cfg: routes first (so that a new session's
@@ -159,6 +177,23 @@ func (s *Speaker) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.srv.Stop()
+}
+
+// RIB returns the prefixes of the speaker's global table (what it would
+// announce, and what it accepted from routers: nothing).
+func (s *Speaker) RIB() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range []bgp.Family{bgp.RF_IPv4_UC, bgp.RF_IPv6_UC} {
+		err := s.srv.ListPath(apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL, Family: f}, func(n bgp.NLRI, _ []*apiutil.Path) {
+			if p, err := netip.ParsePrefix(n.String()); err == nil {
+				out = append(out, p)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // PeerState is a session's state as GoBGP reports it.
