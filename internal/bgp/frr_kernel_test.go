@@ -121,7 +121,7 @@ func route(prefix string, nh netip.Addr, comms ...uint32) Route {
 // sessions; the session is TCP MD5 protected, and a wrong password keeps
 // it down.
 func TestFRRLearnsAndForgets(t *testing.T) {
-	f := newFabric(t, " neighbor 198.18.1.11 password s3cret-one")
+	f := newFabric(t, " neighbor 198.18.1.11 password s3cret-one\n address-family ipv4 unicast\n  neighbor 198.18.1.11 default-originate\n exit-address-family")
 	s1 := startSpeaker(t, f.node1, f.ip1.String())
 	s2 := startSpeaker(t, f.node2, f.ip2.String())
 	p1 := f.peer(f.tor1)
@@ -140,7 +140,12 @@ func TestFRRLearnsAndForgets(t *testing.T) {
 		t.Errorf("communities of 10.244.1.0/24 in FRR = %q, want 64512:100", got)
 	}
 	before := f.tor.Neighbors(t)
-	// FRR announced its control prefix to the speakers; they took none.
+	// FRR sends node 1 its control prefix and a default route; the
+	// speaker takes none of them.
+	f.tor.WaitFor(t, "FRR has sent node 1 its routes", waitFor, func() (bool, string) {
+		n := f.tor.PrefixesSent(t, "ipv4", f.ip1.String())
+		return n >= 2, fmt.Sprint(n)
+	})
 	if rib := s1.rib(t); len(rib) != 2 || slices.Contains(rib, netip.MustParsePrefix(control)) {
 		t.Errorf("speaker's table = %v, want its own two routes and nothing from FRR", rib)
 	}

@@ -192,6 +192,19 @@ func (r *Router) Communities(t testing.TB, family, prefix string) map[string]str
 	return out
 }
 
+// PrefixesSent returns how many prefixes of family ("ipv4" or "ipv6"
+// unicast) FRR has sent to peer.
+func (r *Router) PrefixesSent(t testing.TB, family, peer string) int {
+	t.Helper()
+	var v struct {
+		Peers map[string]struct {
+			Sent int `json:"pfxSnt"`
+		} `json:"peers"`
+	}
+	r.JSON(t, "show bgp "+family+" unicast summary json", &v)
+	return v.Peers[peer].Sent
+}
+
 // Neighbor is one session as FRR sees it.
 type Neighbor struct {
 	State string `json:"bgpState"` // "Established", "Active", ...
