@@ -140,6 +140,10 @@ func TestFRRLearnsAndForgets(t *testing.T) {
 		t.Errorf("communities of 10.244.1.0/24 in FRR = %q, want 64512:100", got)
 	}
 	before := f.tor.Neighbors(t)
+	// No passive accept: the speaker listens on no TCP port at all.
+	if out, err := f.node1.Exec("ss", "-Hltn"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("TCP listeners in node 1's namespace (want none: the speaker only dials): %q %v", out, err)
+	}
 	// FRR sends node 1 its control prefix and a default route; the
 	// speaker takes none of them.
 	f.tor.WaitFor(t, "FRR has sent node 1 its routes", waitFor, func() (bool, string) {
