@@ -64,6 +64,16 @@ type BGPPeerSpec struct {
 	// +optional
 	HoldTimeSeconds int32 `json:"holdTimeSeconds,omitempty"`
 
+	// TTLSecurityHops turns on the Generalized TTL Security Mechanism (RFC
+	// 5082): the node sends with TTL 255 and accepts only segments that
+	// crossed at most this many hops (1: a directly connected router).
+	// The router must be configured alike (FRR: neighbor X ttl-security
+	// hops N). 0 (the default) is off.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=254
+	// +optional
+	TTLSecurityHops int32 `json:"ttlSecurityHops,omitempty"`
+
 	// RestartTimeSeconds is the graceful restart time (RFC 4724) the nodes
 	// advertise: how long the router keeps a node's routes while its agent
 	// restarts. 0 (the default) is 120.

@@ -43,6 +43,7 @@ type Peer struct {
 	Families    []sbv1.BGPFamily
 	HoldTime    uint16 // seconds
 	RestartTime uint16 // seconds, advertised for graceful restart
+	TTLHops     uint8  // GTSM: accept only segments from at most this many hops; 0 off
 }
 
 // Route is one prefix the node announces.
@@ -160,6 +161,7 @@ func peerFor(w World, p *sbv1.BGPPeer) (Peer, bool, error) {
 		Families:    slices.Clone(s.Families),
 		HoldTime:    uint16(cmp.Or(s.HoldTimeSeconds, DefaultHoldTime)),
 		RestartTime: uint16(cmp.Or(s.RestartTimeSeconds, DefaultRestartTime)),
+		TTLHops:     uint8(s.TTLSecurityHops),
 	}
 	if len(out.Families) == 0 {
 		out.Families = []sbv1.BGPFamily{sbv1.BGPIPv4Unicast}

@@ -41,7 +41,11 @@ func member(ns, net, node string) sbv1.Attachment {
 func show(c Config) string {
 	var b strings.Builder
 	for _, p := range c.Peers {
-		fmt.Fprintf(&b, "peer %s %s:%d as %d my %d pw=%q %v hold %d restart %d\n", p.Name, p.Address, p.Port, p.ASN, p.MyASN, p.Password, p.Families, p.HoldTime, p.RestartTime)
+		fmt.Fprintf(&b, "peer %s %s:%d as %d my %d pw=%q %v hold %d restart %d", p.Name, p.Address, p.Port, p.ASN, p.MyASN, p.Password, p.Families, p.HoldTime, p.RestartTime)
+		if p.TTLHops > 0 {
+			fmt.Fprintf(&b, " ttl-hops %d", p.TTLHops)
+		}
+		b.WriteString("\n")
 	}
 	for _, r := range c.Routes {
 		fmt.Fprintf(&b, "route %s via %s", r.Prefix, r.NextHop)
@@ -70,12 +74,12 @@ func TestDesired(t *testing.T) {
 			bgpPeer("tor", "198.18.1.1", func(s *sbv1.BGPPeerSpec) { s.PasswordSecret = &sbv1.BGPSecretKey{Name: "tor-secret"} }),
 			bgpPeer("other-rack", "198.18.9.1", func(s *sbv1.BGPPeerSpec) { s.NodeSelector = rack("b") }),
 			bgpPeer("this-rack", "198.18.3.1", func(s *sbv1.BGPPeerSpec) {
-				s.NodeSelector, s.Port, s.HoldTimeSeconds, s.RestartTimeSeconds = rack("a"), 1179, 30, 300
+				s.NodeSelector, s.Port, s.HoldTimeSeconds, s.RestartTimeSeconds, s.TTLSecurityHops = rack("a"), 1179, 30, 300, 1
 				s.Families = []sbv1.BGPFamily{sbv1.BGPIPv6Unicast, sbv1.BGPIPv4Unicast}
 			}),
 		}},
 		want: "peer tor 198.18.1.1:179 as 64600 my 64700 pw=\"s3cret\" [ipv4-unicast] hold 90 restart 120\n" +
-			"peer this-rack 198.18.3.1:1179 as 64600 my 64700 pw=\"\" [ipv4-unicast ipv6-unicast] hold 30 restart 300\n",
+			"peer this-rack 198.18.3.1:1179 as 64600 my 64700 pw=\"\" [ipv4-unicast ipv6-unicast] hold 30 restart 300 ttl-hops 1\n",
 	}, {
 		name: "a missing password leaves the peer out; a duplicate address too",
 		w: World{Peers: []sbv1.BGPPeer{

@@ -121,7 +121,7 @@ func route(prefix string, nh netip.Addr, comms ...uint32) Route {
 // sessions; the session is TCP MD5 protected, and a wrong password keeps
 // it down.
 func TestFRRLearnsAndForgets(t *testing.T) {
-	f := newFabric(t, " neighbor 198.18.1.11 password s3cret-one\n address-family ipv4 unicast\n  neighbor 198.18.1.11 default-originate\n exit-address-family")
+	f := newFabric(t, " neighbor 198.18.1.11 password s3cret-one\n neighbor 198.18.2.12 ttl-security hops 1\n address-family ipv4 unicast\n  neighbor 198.18.1.11 default-originate\n exit-address-family")
 	s1 := startSpeaker(t, f.node1, f.ip1.String())
 	s2 := startSpeaker(t, f.node2, f.ip2.String())
 	p1 := f.peer(f.tor1)
@@ -130,7 +130,9 @@ func TestFRRLearnsAndForgets(t *testing.T) {
 	net1 := route("10.50.0.0/24", f.ip1)
 	cfg1 := Config{Peers: []Peer{p1}, Routes: []Route{pod1, net1}}
 	s1.set(t, cfg1)
-	cfg2 := Config{Peers: []Peer{f.peer(f.tor2)}, Routes: []Route{route("10.244.2.0/24", f.ip2), route("10.50.0.0/24", f.ip2)}}
+	p2 := f.peer(f.tor2)
+	p2.TTLHops = 1 // FRR has GTSM for node 2
+	cfg2 := Config{Peers: []Peer{p2}, Routes: []Route{route("10.244.2.0/24", f.ip2), route("10.50.0.0/24", f.ip2)}}
 	s2.set(t, cfg2)
 
 	f.waitPaths(t, "10.244.1.0/24", "198.18.1.11")
@@ -165,6 +167,21 @@ func TestFRRLearnsAndForgets(t *testing.T) {
 		if b, a := before[ip.String()], after[ip.String()]; a.State != "Established" || a.ConnectionsEstablished != b.ConnectionsEstablished {
 			t.Errorf("session with %s: %+v before the route changes, %+v after: want it established throughout, never reset", ip, b, a)
 		}
+	}
+
+	// GTSM: without TTL security the node's segments arrive with TTL 1
+	// (eBGP), below FRR's minimum of 255, and the kernel drops them.
+	ttlBefore := f.tor.MinTTLDrops(t)
+	p2.TTLHops = 0
+	cfg2.Peers = []Peer{p2}
+	s2.set(t, cfg2)
+	f.waitState(t, f.ip2, false)
+	f.tor.WaitFor(t, "the kernel drops node 2's segments below the minimum TTL", waitFor, func() (bool, string) {
+		n := f.tor.MinTTLDrops(t)
+		return n > ttlBefore, fmt.Sprintf("%d min-TTL drops (%d before)", n, ttlBefore)
+	})
+	if n := f.tor.Neighbors(t)[f.ip2.String()]; n.State == "Established" {
+		t.Fatalf("session with %s established without TTL security against FRR's GTSM", f.ip2)
 	}
 
 	// Live: remove node 2's peer; its routes go, node 1 is untouched.

@@ -241,8 +241,18 @@ func apiPeer(p Peer, restarting bool) *api.Peer {
 			LocalRestarting: restarting,
 			DeferralTime:    30,
 		},
-		AfiSafis: afis,
+		AfiSafis:    afis,
+		TtlSecurity: ttlSecurity(p.TTLHops),
 	}
+}
+
+// ttlSecurity is GTSM for a router at most hops away: GoBGP then sends
+// with TTL 255 and sets the socket's minimum TTL (IP_MINTTL).
+func ttlSecurity(hops uint8) *api.TtlSecurity {
+	if hops == 0 {
+		return nil
+	}
+	return &api.TtlSecurity{Enabled: true, TtlMin: 256 - uint32(hops)}
 }
 
 func apiFamily(f sbv1.BGPFamily) *api.Family {

@@ -253,6 +253,19 @@ func tail(s string, n int) string {
 // kernel, not just FRR, checks the session's password.
 func (r *Router) MD5Failures(t testing.TB) int {
 	t.Helper()
+	return r.tcpExt(t, "TCPMD5")
+}
+
+// MinTTLDrops returns the kernel's count of TCP segments dropped in the
+// router's namespace for a TTL below the socket's minimum (GTSM).
+func (r *Router) MinTTLDrops(t testing.TB) int {
+	t.Helper()
+	return r.tcpExt(t, "TCPMinTTLDrop")
+}
+
+// tcpExt sums the router namespace's TcpExt counters named with prefix.
+func (r *Router) tcpExt(t testing.TB, prefix string) int {
+	t.Helper()
 	out, err := r.NS.Exec("cat", "/proc/net/netstat")
 	if err != nil {
 		t.Fatalf("read /proc/net/netstat in %s: %v: %s", r.NS.Name, err, out)
@@ -265,7 +278,7 @@ func (r *Router) MD5Failures(t testing.TB) int {
 			continue
 		}
 		for j, n := range names {
-			if strings.HasPrefix(n, "TCPMD5") {
+			if strings.HasPrefix(n, prefix) {
 				v, _ := strconv.Atoi(values[j])
 				total += v
 			}
