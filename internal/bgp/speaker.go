@@ -196,22 +196,6 @@ func (s *Speaker) RIB() ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// PeerState is a session's state as GoBGP reports it.
-type PeerState struct {
-	Address     netip.Addr
-	Established bool
-}
-
-// Peers returns the state of the speaker's sessions.
-func (s *Speaker) Peers(ctx context.Context) ([]PeerState, error) {
-	var out []PeerState
-	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
-		a, _ := netip.ParseAddr(p.GetConf().GetNeighborAddress())
-		out = append(out, PeerState{Address: a, Established: p.GetState().GetSessionState() == api.PeerState_SESSION_STATE_ESTABLISHED})
-	})
-	return out, err
-}
-
 // apiPeer is p in GoBGP's terms, with graceful restart on every family.
 func apiPeer(p Peer, restarting bool) *api.Peer {
 	var afis []*api.AfiSafi
