@@ -246,3 +246,40 @@ func TestFRRKeepsRoutesAcrossRestart(t *testing.T) {
 	f.waitPaths(t, "10.244.1.0/24", "198.18.1.11")
 	f.waitPaths(t, "10.70.0.0/24")
 }
+
+// TestFRRLearnsIPv6: over an IPv6 session (family ipv6-unicast), a node's
+// IPv6 pod range reaches FRR with the node's IPv6 address as next hop, and
+// goes when withdrawn. The underlay is the IPv6 benchmarking range.
+func TestFRRLearnsIPv6(t *testing.T) {
+	frrtest.Require(t)
+	env := netnstest.NewPrefixed(t, "sbbg")
+	node, tor := env.NS("n6"), env.NS("tor")
+	nodeIP, torIP := netip.MustParseAddr("2001:2:0:1::11"), netip.MustParseAddr("2001:2:0:1::1")
+	netnstest.Veth(t, netnstest.End{NS: tor, Name: "tor1", Addr: netip.PrefixFrom(torIP, 64)},
+		netnstest.End{NS: node, Name: "up", Addr: netip.PrefixFrom(nodeIP, 64)})
+	r := frrtest.Start(t, tor, fmt.Sprintf(`frr defaults datacenter
+hostname tor
+router bgp %d
+ bgp router-id 198.18.1.1
+ no bgp ebgp-requires-policy
+ neighbor %s remote-as %d
+ address-family ipv6 unicast
+  neighbor %s activate
+ exit-address-family
+`, torASN, nodeIP, nodeASN, nodeIP))
+	s := startSpeaker(t, node, "198.18.1.11")
+	peer := Peer{Name: "tor", Address: torIP, Port: 179, ASN: torASN, MyASN: nodeASN,
+		Families: []sbv1.BGPFamily{sbv1.BGPIPv6Unicast}, HoldTime: 9, RestartTime: 120}
+	pods := route("fd00:10:1::/64", nodeIP)
+	s.set(t, Config{Peers: []Peer{peer}, Routes: []Route{pods}})
+	nextHops := func() (bool, string) {
+		paths := r.Table(t, "ipv6")["fd00:10:1::/64"]
+		return len(paths) == 1 && paths[0].NextHop() == nodeIP.String(), fmt.Sprint(r.Table(t, "ipv6"))
+	}
+	r.WaitFor(t, "fd00:10:1::/64 via "+nodeIP.String(), waitFor, nextHops)
+	s.set(t, Config{Peers: []Peer{peer}})
+	r.WaitFor(t, "fd00:10:1::/64 withdrawn", waitFor, func() (bool, string) {
+		table := r.Table(t, "ipv6")
+		return len(table["fd00:10:1::/64"]) == 0, fmt.Sprint(table)
+	})
+}
