@@ -66,7 +66,8 @@ func waitFRR(t *testing.T, ctx context.Context, f lab.Fabric, what string, cond 
 // TestBGPFabric (lab up --frr): with a BGPPeer for the cluster's router
 // and a BGPAdvertisement of pod ranges, each node's pod range appears in
 // FRR with that node as next hop, the client namespace behind FRR pings a
-// pod through it, and deleting the advertisement withdraws the routes.
+// pod through it, an agent restart withdraws nothing (graceful restart),
+// and deleting the advertisement withdraws the routes.
 func TestBGPFabric(t *testing.T) {
 	c := handle.Clusters[0]
 	f := handle.Fabric(handle.Dir, c)
@@ -122,6 +123,46 @@ spec: {podCIDRs: true}
 	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", f.ClientNetNS, "ping", "-n", "-c", "3", "-W", "2", podIP).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ping pod %s on %s from the client %s through FRR: %v\n%s", podIP, c.Nodes[1].Name, f.ClientIP, err, out)
+	}
+
+	// An agent restart withdraws nothing (graceful restart): node 2's
+	// range is in FRR at every look while its agent is replaced.
+	n2 := c.Nodes[1]
+	agentOn := func() string {
+		out, err := k.Kubectl(ctx, "", "-n", "switchboard-system", "get", "pods", "-l", "app=switchboard-agent",
+			"--field-selector", "spec.nodeName="+n2.Name, "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.containerStatuses[0].ready} {end}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	old := agentOn()
+	name, _, _ := strings.Cut(old, "=")
+	if _, err := k.Kubectl(ctx, "", "-n", "switchboard-system", "delete", "pod", name, "--wait=false"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for looks := 0; ; looks++ {
+		routes, err := frrRoutes(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(routes[podCIDRs[n2.IP.String()]], " "); got != n2.IP.String() {
+			t.Fatalf("look %d while the agent on %s restarts: FRR has %s via %q, want %s throughout (graceful restart); table %v",
+				looks, n2.Name, podCIDRs[n2.IP.String()], got, n2.IP, routes)
+		}
+		if now := agentOn(); now != old && strings.HasSuffix(now, "=true") && !strings.Contains(now, " ") {
+			t.Logf("agent on %s replaced (%s → %s); its range stayed in FRR through %d looks", n2.Name, old, now, looks)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent on %s was not replaced and ready within 3m: %s", n2.Name, agentOn())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out, err = exec.CommandContext(ctx, "ip", "netns", "exec", f.ClientNetNS, "ping", "-n", "-c", "3", "-W", "2", podIP).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ping pod %s from the client after the agent restart: %v\n%s", podIP, err, out)
 	}
 
 	if _, err := k.Kubectl(ctx, "", "delete", "bgpadvertisement", "e2e-pods"); err != nil {
