@@ -30,6 +30,7 @@ const (
 // fabric is the test's routers and nodes.
 type fabric struct {
 	tor        *frrtest.Router
+	client     *netnstest.NS // behind the router: the outside world
 	node1      *netnstest.NS
 	node2      *netnstest.NS
 	ip1, ip2   netip.Addr // the nodes' addresses: next hops
@@ -48,6 +49,19 @@ func newFabric(t *testing.T, neighbourConf string) *fabric {
 		tor1: netip.MustParseAddr("198.18.1.1"), tor2: netip.MustParseAddr("198.18.2.1"),
 	}
 	tor := env.NS("tor")
+	f.client = env.NS("cl")
+	netnstest.Veth(t, netnstest.End{NS: tor, Name: "cl", Addr: netip.MustParsePrefix("198.19.1.1/24")},
+		netnstest.End{NS: f.client, Name: "up", Addr: netip.MustParsePrefix("198.19.1.10/24")})
+	for _, cmd := range [][]string{
+		{"ip", "route", "add", "default", "via", "198.19.1.1"},
+	} {
+		if out, err := f.client.Exec(cmd...); err != nil {
+			t.Fatalf("%v in %s: %v: %s", cmd, f.client.Name, err, out)
+		}
+	}
+	if out, err := tor.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1"); err != nil {
+		t.Fatalf("forwarding in %s: %v: %s", tor.Name, err, out)
+	}
 	netnstest.Veth(t, netnstest.End{NS: tor, Name: "tor1", Addr: netip.MustParsePrefix("198.18.1.1/24")},
 		netnstest.End{NS: f.node1, Name: "up", Addr: netip.MustParsePrefix("198.18.1.11/24")})
 	netnstest.Veth(t, netnstest.End{NS: tor, Name: "tor2", Addr: netip.MustParsePrefix("198.18.2.1/24")},
@@ -138,6 +152,21 @@ func TestFRRLearnsAndForgets(t *testing.T) {
 	f.waitPaths(t, "10.244.1.0/24", "198.18.1.11")
 	f.waitPaths(t, "10.244.2.0/24", "198.18.2.12")
 	f.waitPaths(t, "10.50.0.0/24", "198.18.1.11", "198.18.2.12")
+	// The router forwards by what it learnt: zebra put the route in its
+	// kernel, and the client reaches an address of node 1's pod range
+	// (on node 1's loopback; node 1 routes the client back via the router).
+	for _, cmd := range [][]string{
+		{"ip", "addr", "add", "10.244.1.1/32", "dev", "lo"},
+		{"ip", "route", "add", "198.19.1.0/24", "via", "198.18.1.1"},
+	} {
+		if out, err := f.node1.Exec(cmd...); err != nil {
+			t.Fatalf("%v in %s: %v: %s", cmd, f.node1.Name, err, out)
+		}
+	}
+	if got := f.client.Ping(t, netip.MustParseAddr("10.244.1.1"), 3, "2"); got == 0 {
+		out, _ := f.tor.NS.Exec("ip", "route")
+		t.Errorf("the client reaches nothing of node 1's pod range through FRR; the router's kernel routes:\n%s", out)
+	}
 	if got := f.tor.Communities(t, "ipv4", "10.244.1.0/24")["198.18.1.11"]; got != "64512:100" {
 		t.Errorf("communities of 10.244.1.0/24 in FRR = %q, want 64512:100", got)
 	}
