@@ -23,6 +23,9 @@ type Params struct {
 	// InterCluster, if set, runs the operator with --inter-cluster and
 	// adds switchboard-edge on the gateway nodes.
 	InterCluster *InterCluster
+	// BGP runs the agents with --bgp: each node's BGP speaker
+	// (docs/bgp.md), idle until BGPPeers exist.
+	BGP bool
 }
 
 // InterCluster are the settings of inter-cluster mode. The client

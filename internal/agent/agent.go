@@ -70,6 +70,10 @@ type Options struct {
 	// DaemonSet is the agent's own DaemonSet: when it is gone at shutdown,
 	// Switchboard is being uninstalled and the agent removes its table.
 	DaemonSet types.NamespacedName
+	// Rooms are further parts of the node agent that its command wires in
+	// (the BGP speaker): each registers its controllers with the agent's
+	// manager, sharing its caches, and runs as long as it does.
+	Rooms []func(context.Context, manager.Manager) error
 }
 
 // Agent is one node's agent. Its methods are safe for concurrent use.
@@ -174,6 +178,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 		Complete(reconcile.Func(a.syncUnderlay))
 	if err != nil {
 		return fmt.Errorf("create underlay admission controller: %w", err)
+	}
+	for _, room := range opts.Rooms {
+		if err := room(ctx, mgr); err != nil {
+			return err
+		}
 	}
 	if err := mgr.Add(manager.RunnableFunc(a.serveCNI(mgr))); err != nil {
 		return err

@@ -167,6 +167,7 @@ func trimNode(obj any) (any, error) {
 		TypeMeta: n.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
 			Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion,
+			Labels:            n.Labels, // BGPPeers and BGPAdvertisements select nodes by label
 			DeletionTimestamp: n.DeletionTimestamp,
 		},
 		Spec:   corev1.NodeSpec{PodCIDR: n.Spec.PodCIDR, PodCIDRs: n.Spec.PodCIDRs},

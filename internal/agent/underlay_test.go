@@ -268,7 +268,8 @@ func TestNodeChanged(t *testing.T) {
 			t.Errorf("update to %+v: %v, want %v", tc.n.Status, got, tc.want)
 		}
 	}
-	if trimmed, _ := trimNode(beat); len(trimmed.(*corev1.Node).Status.Conditions) != 0 || trimmed.(*corev1.Node).Spec.PodCIDR != "10.10.1.0/24" {
+	beat.Labels = map[string]string{"rack": "a"} // BGP selectors read them from this cache
+	if trimmed, _ := trimNode(beat); len(trimmed.(*corev1.Node).Status.Conditions) != 0 || trimmed.(*corev1.Node).Spec.PodCIDR != "10.10.1.0/24" || trimmed.(*corev1.Node).Labels["rack"] != "a" {
 		t.Errorf("trimNode kept %+v", trimmed)
 	}
 }

@@ -97,7 +97,7 @@ func (l *lab) installCluster(ctx context.Context, c Cluster) error {
 			return err
 		}
 	}
-	p := config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String()}
+	p := config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String(), BGP: l.state.snapshot().FRR}
 	workloads := []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"}
 	if l.interCluster() {
 		p.InterCluster = l.interClusterParams(c)

@@ -33,11 +33,14 @@ const DefaultName = "sblab"
 type Config struct {
 	Name     string // prefixes every namespace and cgroup of the lab
 	Clusters int
-	Nodes    int       // per cluster
-	Dir      string    // lab directory: state, configs, logs; default DefaultDir(Name)
-	CacheDir string    // built binaries; default toolchain's
-	ImageBin string    // directory holding the pause and netcheck binaries for the lab's images
-	Out      io.Writer // progress output; nil discards
+	Nodes    int    // per cluster
+	Dir      string // lab directory: state, configs, logs; default DefaultDir(Name)
+	CacheDir string // built binaries; default toolchain's
+	ImageBin string // directory holding the pause and netcheck binaries for the lab's images
+	// FRR adds per cluster a router (FRR) on the node network and a client
+	// namespace behind it, and runs the agents with --bgp (frr.go).
+	FRR bool
+	Out io.Writer // progress output; nil discards
 }
 
 // DefaultDir is where a lab keeps its state, configuration and logs.
@@ -103,6 +106,9 @@ func Up(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := st.update(func(r *record) { r.FRR = cfg.FRR }); err != nil {
+		return err
+	}
 	l := &lab{cfg: cfg, topo: topo, dir: cfg.Dir, state: st, p: p}
 	p.printf("lab %q: %d clusters × %d nodes; state, configs and logs in %s", cfg.Name, cfg.Clusters, cfg.Nodes, cfg.Dir)
 	defer func() {
@@ -133,6 +139,14 @@ func (l *lab) up(ctx context.Context) error {
 	done(err)
 	if err != nil {
 		return err
+	}
+	if l.cfg.FRR {
+		done := l.p.step("fabric: an FRR router and a client per cluster")
+		err := l.upFabric()
+		done(err)
+		if err != nil {
+			return err
+		}
 	}
 	done = l.p.step("certificates and configuration")
 	err = l.writeConfigs()

@@ -55,7 +55,7 @@ func run(m *testing.M) int {
 		}
 		return m.Run()
 	}
-	labCfg = lab.Config{Name: "e2e" + hex.EncodeToString(suffix), Clusters: 2, Nodes: 2, ImageBin: bin, Out: os.Stdout}
+	labCfg = lab.Config{Name: "e2e" + hex.EncodeToString(suffix), Clusters: 2, Nodes: 2, ImageBin: bin, Out: os.Stdout, FRR: true}
 	if hostSnap, err = snapshotHost(); err != nil {
 		fmt.Println("e2e: snapshot host:", err)
 		return 1
