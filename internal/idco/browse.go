@@ -120,3 +120,13 @@ func (s *Service) Users(ctx context.Context) ([]string, error) {
 	})
 	return us, err
 }
+
+// Key returns a key by fingerprint, revoked or not.
+func (s *Service) Key(ctx context.Context, fingerprint string) (Key, error) {
+	var k Key
+	err := s.store.View(ctx, func(tx Tx) (err error) {
+		k, err = tx.Key(ctx, fingerprint)
+		return err
+	})
+	return k, err
+}
