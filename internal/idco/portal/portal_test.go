@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -36,6 +37,7 @@ func TestOwnerSeesOwnNetworksOnly(t *testing.T) {
 			t.Errorf("GET %s: %d, want 200: %s", tc.path, st, body)
 			continue
 		}
+		body = html.UnescapeString(body)
 		for _, w := range tc.want {
 			if !strings.Contains(body, w) {
 				t.Errorf("GET %s: no %q", tc.path, w)
