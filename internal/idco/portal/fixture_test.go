@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/tls"
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -249,3 +250,5 @@ func (b *browser) csrf() string {
 	}
 	return m[1]
 }
+
+func decode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

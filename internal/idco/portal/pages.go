@@ -46,6 +46,23 @@ func (p *Portal) notYours(w http.ResponseWriter, r *http.Request, s *session, ne
 	p.fail(w, r, s, http.StatusForbidden, fmt.Sprintf("you (%s) do not own network %q: ask an IDCO admin to make you an owner", s.Name, network))
 }
 
+// networkFilter refuses a ?network= filter naming a network the viewer
+// does not own (the owner scope would show nothing anyway: the refusal
+// says why).
+func (p *Portal) networkFilter(w http.ResponseWriter, r *http.Request, s *session, network string) bool {
+	if network == "" {
+		return true
+	}
+	ok, err := p.mayManage(r, s, network)
+	switch {
+	case err != nil:
+		p.failErr(w, r, s, err)
+	case !ok:
+		p.notYours(w, r, s, network)
+	}
+	return err == nil && ok
+}
+
 type overviewData struct {
 	page
 	Networks []idco.NetworkView
@@ -170,6 +187,9 @@ type authorizationsData struct {
 func (p *Portal) authorizations(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	aq := idco.AuthorizationQuery{Owner: owner(s), Network: q.Get("network"), Ended: q.Get("state") == "ended"}
+	if !p.networkFilter(w, r, s, aq.Network) {
+		return
+	}
 	if v := q.Get("after"); v != "" {
 		c, err := parseCursor(v)
 		if err != nil {
@@ -235,6 +255,9 @@ func (p *Portal) audit(w http.ResponseWriter, r *http.Request, s *session) {
 // sees those of the networks they own.
 func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request, s *session, f idco.AuditFilter, title, path string) {
 	f.Owner, f.Limit = owner(s), idco.DefaultPageSize
+	if !p.networkFilter(w, r, s, f.Network) {
+		return
+	}
 	if v := r.URL.Query().Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
