@@ -188,4 +188,3 @@ func (p *Portal) act(w http.ResponseWriter, r *http.Request, s *session) {
 	back.RawQuery = q.Encode()
 	http.Redirect(w, r, back.String(), http.StatusSeeOther)
 }
-

@@ -28,10 +28,10 @@ import (
 // registered in clusters east and west, and carol's pods authorized on
 // both.
 type fixture struct {
-	t     *testing.T
-	ctx   context.Context
-	db    *store.DB
-	svc   *idco.Service
+	t   *testing.T
+	ctx context.Context
+	db  *store.DB
+	svc *idco.Service
 	// pki is the directory of the CA that the server trusts for client
 	// certificates.
 	pki   string
