@@ -63,8 +63,14 @@ func (c *clock) advance(d time.Duration) {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureOn(t, filepath.Join(t.TempDir(), "idco.db"))
+}
+
+// newFixtureOn is newFixture on the database at dsn.
+func newFixtureOn(t testing.TB, dsn string) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "idco.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

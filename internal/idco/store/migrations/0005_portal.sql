@@ -10,6 +10,6 @@ CREATE TABLE network_owners (
 );
 CREATE INDEX network_owners_user ON network_owners (user_name);
 CREATE INDEX authorizations_created ON authorizations (created_at, id);
-CREATE INDEX authorizations_network_created ON authorizations (network, created_at, id);
+CREATE INDEX authorizations_network_active ON authorizations (network, created_at, id) WHERE revoked_at IS NULL;
 CREATE INDEX audit_network ON audit (network, id);
 CREATE INDEX audit_action ON audit (action, allowed, id);
