@@ -8,7 +8,6 @@ package portal_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,39 +17,11 @@ import (
 
 	"switchboard/internal/idco"
 	"switchboard/internal/idco/client"
+	"switchboard/internal/idco/portal/portaltest"
 )
 
-// chromium finds Debian's chromium, or skips the test saying how to get it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium on PATH: install Debian's package (apt-get install chromium) to run the portal's browser test")
-	return ""
-}
-
-// newBrowser starts a headless Chromium that trusts any certificate (the
-// IDCO's is signed by the test's own CA).
-func newBrowser(t *testing.T, exe string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // runs as root here
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.WindowSize(1280, 860),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
-}
-
 func TestPortalInChromium(t *testing.T) {
-	exe := chromium(t)
+	exe := portaltest.Chromium(t)
 	bin := binaries(t)
 	p := startIDCO(t, bin)
 	ctx := context.Background()
@@ -95,18 +66,12 @@ func TestPortalInChromium(t *testing.T) {
 	before, err := east.Authorizations(ctx, "east", 0, 0)
 	must(t, err)
 	link := p.loginLink("alice", keys)
-	b := newBrowser(t, exe)
-	shot := screenshotter(t)
-
-	must(t, chromedp.Do(b,
-		chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.CSS("#sign-in")),
-		shot("login-link"),
-		chromedp.Click(chromedp.CSS("#sign-in")),
-		chromedp.WaitVisible(chromedp.CSS("#viewer")),
-		shot("networks"),
-	))
-	who, err := chromedp.Run(b, chromedp.Text(chromedp.CSS("#viewer")))
+	b := portaltest.NewBrowser(t, exe, 3*time.Minute)
+	shot := portaltest.NoShots
+	if *screenshots != "" {
+		shot = portaltest.ShotsIn(*screenshots)
+	}
+	who, err := portaltest.SignIn(b, link, shot)
 	must(t, err)
 	if who != "owner alice" {
 		t.Fatalf("signed in as %q, want owner alice", who)
@@ -117,22 +82,12 @@ func TestPortalInChromium(t *testing.T) {
 	}
 
 	// Find carol's pod's authorization, end it, confirm.
-	must(t, chromedp.Do(b,
-		chromedp.Navigate(p.url+"/portal/authorizations"),
-		chromedp.WaitVisible(chromedp.CSS("#authz-"+id)),
-		shot("authorizations"),
-		chromedp.Click(chromedp.CSS("#end-"+id)),
-		chromedp.WaitVisible(chromedp.CSS("#confirm")),
-		shot("confirm"),
-	))
-	summary, err := chromedp.Run(b, chromedp.Text(chromedp.CSS("#summary")))
+	found, err := portaltest.FindAuthorization(b, p.url, "blue", "default", "web-1", shot)
 	must(t, err)
-	must(t, chromedp.Do(b,
-		chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#done")),
-		shot("ended"),
-	))
-	table, err := chromedp.Run(b, chromedp.OuterHTML(chromedp.CSS("#authorizations")))
+	if found != id {
+		t.Fatalf("the portal lists %s for default/web-1, want %s", found, id)
+	}
+	summary, table, err := portaltest.EndAuthorization(b, id, shot)
 	must(t, err)
 	if !strings.Contains(summary, "default/web-1") {
 		t.Errorf("confirmation %q does not name the pod", summary)
@@ -149,11 +104,11 @@ func TestPortalInChromium(t *testing.T) {
 			t.Fatalf("the cluster still has %s active", id)
 		}
 	}
-	found := false
+	revoked := false
 	for _, a := range l.Revoked {
-		found = found || (a.ID == id && a.RevokedReason == idco.ReasonEnded)
+		revoked = revoked || (a.ID == id && a.RevokedReason == idco.ReasonEnded)
 	}
-	if !found {
+	if !revoked {
 		t.Errorf("the cluster's revoked list %+v lacks %s with reason %s", l.Revoked, id, idco.ReasonEnded)
 	}
 	// The admin's audit log names the owner who ended it.
@@ -168,22 +123,5 @@ func TestPortalInChromium(t *testing.T) {
 	must(t, err)
 	if !strings.Contains(problem, "unknown, used or expired") {
 		t.Errorf("replayed link: %q", problem)
-	}
-}
-
-// screenshotter returns an action that saves a full-page PNG of the
-// current page as NAME.png in -screenshots, or does nothing without it.
-func screenshotter(t *testing.T) func(name string) chromedp.Action[chromedp.Void] {
-	return func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if *screenshots == "" {
-				return nil
-			}
-			buf, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(*screenshots, name+".png"), buf, 0o644)
-		})
 	}
 }
