@@ -211,7 +211,7 @@ func (p *Portal) spendLink(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, http.StatusGone, "this sign-in link is unknown, used or expired: run \"switchboard portal login\" again for a new one")
 		return
 	}
-	p.startSession(w, r, viewer{Name: user})
+	p.startSession(w, r, viewer{Name: user}, "one-time link")
 }
 
 // certificateLogin starts an admin's session from the admin client
@@ -226,10 +226,18 @@ func (p *Portal) certificateLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, http.StatusForbidden, "the client certificate is not an admin's: use one from \"switchboard-idco enrol --admin NAME\"")
 		return
 	}
-	p.startSession(w, r, viewer{Name: id.Admin, Admin: true})
+	p.startSession(w, r, viewer{Name: id.Admin, Admin: true}, "admin certificate")
 }
 
-func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, v viewer) {
+// startSession starts v's session, audited as "portal-session" with how
+// v signed in.
+func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, v viewer, how string) {
+	e := idco.AuditEntry{Action: "portal-session", User: v.Name, Subject: how, Allowed: true}
+	if err := p.svc.AuditEvent(idco.WithActor(r.Context(), v.actor()), e); err != nil {
+		p.log.Error("audit portal session", "user", v.Name, "err", err)
+		p.fail(w, r, nil, http.StatusInternalServerError, "internal error: see the IDCO's log")
+		return
+	}
 	id, _ := p.grants.newSession(v, p.sessionTTL)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", MaxAge: int(p.sessionTTL / time.Second),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})

@@ -158,6 +158,11 @@ func TestAdminCertificate(t *testing.T) {
 	if st, _ := admin.get("/portal/login/certificate"); st != http.StatusSeeOther {
 		t.Fatalf("admin certificate login: %d, want 303", st)
 	}
+	es, err := f.svc.Audit(f.ctx, idco.AuditFilter{Action: "portal-session", Limit: 1})
+	f.must(err)
+	if len(es) != 1 || es[0].Actor != "portal/admin/root" || es[0].Subject != "admin certificate" {
+		t.Errorf("audit of the admin's sign-in: %+v", es)
+	}
 	st, body := admin.get("/portal/")
 	if st != http.StatusOK || !strings.Contains(body, "admin root") || !strings.Contains(body, ">red<") || !strings.Contains(body, ">blue<") {
 		t.Fatalf("admin overview: %d %s", st, body)
