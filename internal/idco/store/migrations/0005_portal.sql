@@ -10,6 +10,14 @@ CREATE TABLE network_owners (
 );
 CREATE INDEX network_owners_user ON network_owners (user_name);
 CREATE INDEX authorizations_created ON authorizations (created_at, id);
-CREATE INDEX authorizations_network_active ON authorizations (network, created_at, id) WHERE revoked_at IS NULL;
+CREATE INDEX authorizations_network_created ON authorizations (network, created_at, id);
 CREATE INDEX audit_network ON audit (network, id);
 CREATE INDEX audit_action ON audit (action, allowed, id);
+-- A pod's lookup (every decision) lists its active authorizations ordered
+-- by created_at, id: with those columns in the pod index, the planner keeps
+-- it rather than the network index above, which also yields that order and
+-- would scan a network's rows per decision. PostgreSQL's generic plans,
+-- made while the table is small, did so with a partial index of active
+-- rows on (network, created_at, id): decisions/s fell to a quarter.
+DROP INDEX authorizations_pod;
+CREATE INDEX authorizations_pod ON authorizations (cluster, network, namespace, pod, created_at, id);
