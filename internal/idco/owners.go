@@ -47,6 +47,17 @@ func (s *Service) RemoveOwner(ctx context.Context, user, network string) error {
 	})
 }
 
+// OwnedNetworks lists the names of the networks user owns, registered or
+// not yet.
+func (s *Service) OwnedNetworks(ctx context.Context, user string) ([]string, error) {
+	var ns []string
+	err := s.store.View(ctx, func(tx Tx) (err error) {
+		ns, err = tx.OwnedNetworks(ctx, user)
+		return err
+	})
+	return ns, err
+}
+
 // Owns reports whether user owns network.
 func (s *Service) Owns(ctx context.Context, user, network string) (bool, error) {
 	var owns bool

@@ -135,6 +135,9 @@ type Tx interface {
 	RemoveOwner(ctx context.Context, user, network string) (bool, error)
 	// NetworkOwners lists the network's owners, sorted.
 	NetworkOwners(ctx context.Context, network string) ([]string, error)
+	// OwnedNetworks lists the names of the networks the user owns, sorted,
+	// registered or not.
+	OwnedNetworks(ctx context.Context, user string) ([]string, error)
 	// Networks lists the networks by name; with owner set, those the user
 	// owns.
 	Networks(ctx context.Context, owner string) ([]Network, error)

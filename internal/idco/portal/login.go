@@ -168,7 +168,7 @@ func (p *Portal) checkLogin(ctx context.Context, raw string) (string, error) {
 		reason, _ := token.ReasonOf(err)
 		return user, refusal(string(reason), "%v", err)
 	}
-	owned, err := p.svc.Networks(ctx, user)
+	owned, err := p.svc.OwnedNetworks(ctx, user)
 	if err != nil {
 		return user, err
 	}

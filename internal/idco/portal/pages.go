@@ -66,6 +66,9 @@ func (p *Portal) networkFilter(w http.ResponseWriter, r *http.Request, s *sessio
 type overviewData struct {
 	page
 	Networks []idco.NetworkView
+	// Unregistered are networks the owner owns that no cluster registered
+	// yet.
+	Unregistered []string
 }
 
 func (p *Portal) overview(w http.ResponseWriter, r *http.Request, s *session) {
@@ -83,6 +86,18 @@ func (p *Portal) overview(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		d.Networks = append(d.Networks, v)
+	}
+	if !s.Admin {
+		owned, err := p.svc.OwnedNetworks(r.Context(), s.Name)
+		if err != nil {
+			p.failErr(w, r, s, err)
+			return
+		}
+		for _, n := range owned {
+			if !slices.ContainsFunc(ns, func(x idco.Network) bool { return x.Name == n }) {
+				d.Unregistered = append(d.Unregistered, n)
+			}
+		}
 	}
 	p.render(w, http.StatusOK, "overview", d)
 }

@@ -21,12 +21,13 @@ import (
 // authorizations, refusals and audit, and nothing of bob's red.
 func TestOwnerSeesOwnNetworksOnly(t *testing.T) {
 	f := newFixture(t)
+	f.must(f.svc.AddOwner(f.ctx, "alice", "green")) // not registered yet
 	b := f.login("alice")
 	for _, tc := range []struct {
 		path       string
 		want, omit []string
 	}{
-		{"/portal/", []string{"owner alice", "blue", "east", "west", "default/blue"}, []string{">red<"}},
+		{"/portal/", []string{"owner alice", "blue", "east", "west", "default/blue", "You own green, which no cluster has registered yet"}, []string{">red<"}},
 		{"/portal/networks/blue", []string{"carol", f.fps["carol"], "Grant"}, nil},
 		{"/portal/users", []string{"alice", "carol", f.fps["alice"]}, []string{">bob<", ">dave<"}},
 		{"/portal/authorizations", []string{f.authz["blue"], "default/pod-blue", "End…"}, []string{f.authz["red"], "pod-red"}},

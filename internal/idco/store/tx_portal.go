@@ -33,6 +33,10 @@ func (t *tx) NetworkOwners(ctx context.Context, network string) ([]string, error
 	return t.names(ctx, "list owners of network "+network, `SELECT user_name FROM network_owners WHERE network = ? ORDER BY user_name`, network)
 }
 
+func (t *tx) OwnedNetworks(ctx context.Context, user string) ([]string, error) {
+	return t.names(ctx, "list networks owned by "+user, `SELECT network FROM network_owners WHERE user_name = ? ORDER BY network`, user)
+}
+
 func (t *tx) Permitted(ctx context.Context, network string) ([]string, error) {
 	return t.names(ctx, "list permissions on network "+network, `SELECT user_name FROM permissions WHERE network = ? ORDER BY user_name`, network)
 }
