@@ -94,9 +94,10 @@ demo-down: lab-down
 
 ## bench: benchmarks, each against a peer in the same run (figures go to docs/benchmarks.md)
 bench: build deps
-	$(GO) test -count=1 -run '^$$' -bench . -skip 'PodInterface|Authorize' -benchtime 1x ./internal/...
+	$(GO) test -count=1 -run '^$$' -bench . -skip 'PodInterface|Authorize|PortalPage' -benchtime 1x ./internal/...
 	$(GO) test -count=1 -run '^$$' -bench PodInterface -benchtime 200x ./internal/dataplane/
 	$(GO) test -count=1 -run '^$$' -bench Authorize -benchtime 2s ./internal/idco/
+	$(GO) test -count=1 -run '^$$' -bench PortalPage -benchtime 200x ./internal/idco/portal/
 	$(GO) test -count=1 -tags e2e -run '^$$' -bench . -benchtime 1x -timeout 90m ./test/e2e/ -args -bin=$(BIN)
 
 clean:

@@ -74,6 +74,15 @@ func adminCmd() *cobra.Command {
 		run("revoke USER NETWORK", "Take a permission back", 2, func(cmd *cobra.Command, c *client.Client, a []string) error {
 			return c.RevokePermission(cmd.Context(), a[0], a[1])
 		}),
+		run("owner-add USER NETWORK", "Make a user an owner of a network, who may manage it in the portal", 2, func(cmd *cobra.Command, c *client.Client, a []string) error {
+			return c.AddOwner(cmd.Context(), a[0], a[1])
+		}),
+		run("owner-remove USER NETWORK", "Take a network's ownership from a user", 2, func(cmd *cobra.Command, c *client.Client, a []string) error {
+			return c.RemoveOwner(cmd.Context(), a[0], a[1])
+		}),
+		run("end-authorization ID", "End an active authorization: the pod's cluster takes it off the network", 1, func(cmd *cobra.Command, c *client.Client, a []string) error {
+			return c.EndAuthorization(cmd.Context(), a[0])
+		}),
 		run("deregister CLUSTER NETWORK", "Remove a cluster's registration of a network, whichever local Network made it "+
 			"(frees a name held by a Network that is gone); ends that cluster's authorizations on it", 2,
 			func(cmd *cobra.Command, c *client.Client, a []string) error {

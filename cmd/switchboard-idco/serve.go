@@ -16,13 +16,15 @@ import (
 
 	"switchboard/internal/idco"
 	"switchboard/internal/idco/pki"
+	"switchboard/internal/idco/portal"
 	"switchboard/internal/idco/server"
 	"switchboard/internal/idco/store"
 )
 
 func serveCmd() *cobra.Command {
 	var listen, dir, db, export string
-	var jsonLogs bool
+	var jsonLogs, noPortal bool
+	var sessionTTL time.Duration
 	var auditKeep, endedKeep, sweepEvery days
 	c := &cobra.Command{
 		Use:   "serve",
@@ -50,6 +52,9 @@ func serveCmd() *cobra.Command {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			srv := server.New(svc, log, reg)
+			if !noPortal {
+				srv.Mount(portal.Prefix, portal.New(svc, portal.WithLogger(log), portal.WithSessionTTL(sessionTTL)).Handler())
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listen on %s (--listen): %w", listen, err)
@@ -70,6 +75,8 @@ func serveCmd() *cobra.Command {
 	c.Flags().StringVar(&dir, "dir", "", "directory made by \"init\" (CA and server certificate)")
 	c.Flags().StringVar(&db, "db", "", "database: a file path or sqlite:///path/file.db (default DIR/idco.db), or postgres://...")
 	c.Flags().BoolVar(&jsonLogs, "log-json", false, "log as JSON")
+	c.Flags().BoolVar(&noPortal, "no-portal", false, "do not serve the authorization portal at /portal/")
+	c.Flags().DurationVar(&sessionTTL, "portal-session-ttl", portal.SessionTTL, "how long a portal session lasts")
 	c.Flags().Var(&auditKeep, "audit-retention", "keep audit entries this long, e.g. 90d or 720h (0: forever)")
 	c.Flags().Var(&endedKeep, "ended-authorization-retention", "keep revoked, released and expired authorizations this long after they ended, e.g. 30d (0: forever); active ones are always kept")
 	c.Flags().StringVar(&export, "retention-export", "", "before deleting, append the rows as JSON lines to this file, or to DIR/idco-export-YYYY-MM-DD.jsonl if it is a directory")

@@ -36,7 +36,7 @@ func rootCommand(inv invocation) *cobra.Command {
 	}
 	lab := labCommand()
 	inv.markLabOnly(lab)
-	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand(), imagesCommand())
+	root.AddCommand(lab, keysCommand(), tokenCommand(), networkCommand(), imagesCommand(), portalCommand())
 	inv.rename(root)
 	return root
 }

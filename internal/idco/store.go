@@ -128,4 +128,24 @@ type Tx interface {
 	// DeleteAudit deletes the audit entries made before before whose ID is
 	// at most throughID, and returns how many it deleted.
 	DeleteAudit(ctx context.Context, before time.Time, throughID int64) (int, error)
+
+	// AddOwner makes user an owner of network; it is idempotent.
+	AddOwner(ctx context.Context, user, network string, at time.Time) error
+	// RemoveOwner reports whether there was an ownership to remove.
+	RemoveOwner(ctx context.Context, user, network string) (bool, error)
+	// NetworkOwners lists the network's owners, sorted.
+	NetworkOwners(ctx context.Context, network string) ([]string, error)
+	// OwnedNetworks lists the names of the networks the user owns, sorted,
+	// registered or not.
+	OwnedNetworks(ctx context.Context, user string) ([]string, error)
+	// Networks lists the networks by name; with owner set, those the user
+	// owns.
+	Networks(ctx context.Context, owner string) ([]Network, error)
+	// Permitted lists the users with a permission on the network, sorted.
+	Permitted(ctx context.Context, network string) ([]string, error)
+	// Users lists the user names, sorted.
+	Users(ctx context.Context) ([]string, error)
+	// AuthorizationPage lists one page of authorizations, newest first
+	// (see AuthorizationQuery); q.Limit is set.
+	AuthorizationPage(ctx context.Context, q AuthorizationQuery) ([]Authorization, error)
 }

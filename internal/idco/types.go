@@ -171,7 +171,16 @@ type AuditFilter struct {
 	User    string
 	Network string
 	Cluster string
-	Limit   int
+	// Owner, when set, keeps the entries about networks the user owns.
+	Owner string
+	// Action, when set, keeps the entries of that action ("authorize").
+	Action string
+	// Refused keeps only the entries of refusals (Allowed false).
+	Refused bool
+	// BeforeID, when set, keeps the entries older than that ID: the next
+	// page after an entry.
+	BeforeID int64
+	Limit    int
 }
 
 // Reasons the IDCO itself gives, beside the token package's.

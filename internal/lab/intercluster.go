@@ -188,10 +188,23 @@ func RestartIDCO(ctx context.Context, cfg Config) error {
 	return l.restartIDCO(ctx)
 }
 
+// InWAN returns a command that runs name ARGS in the lab's WAN network
+// namespace, where the IDCO serves (the portal's browser test runs the
+// CLI and Chromium there).
+func (h *Handle) InWAN(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + netnsPath(h.WANNetNS), "--", name}, args...)...)
+}
+
+// WANNetnsPath is the path of the WAN's network namespace.
+func (h *Handle) WANNetnsPath() string { return netnsPath(h.WANNetNS) }
+
+// IDCOCA is the lab IDCO's CA certificate, which clients of its HTTPS
+// listener trust.
+func (h *Handle) IDCOCA() string { return idcoPath(h.Dir, "admin", "ca.crt") }
+
 // IDCOAdminCmd returns a command that runs `switchboard-idco admin ARGS`
 // against the lab's IDCO with the lab's admin certificate, from the WAN.
 func (h *Handle) IDCOAdminCmd(ctx context.Context, args ...string) *exec.Cmd {
-	argv := []string{"--net=" + netnsPath(h.WANNetNS), "--", idcoPath(h.Dir, "switchboard-idco"), "admin",
-		"--server", "https://" + IDCOAddr.String(), "--certs", idcoPath(h.Dir, "admin")}
-	return exec.CommandContext(ctx, "nsenter", append(argv, args...)...)
+	return h.InWAN(ctx, idcoPath(h.Dir, "switchboard-idco"), append([]string{"admin",
+		"--server", "https://" + IDCOAddr.String(), "--certs", idcoPath(h.Dir, "admin")}, args...)...)
 }

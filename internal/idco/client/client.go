@@ -363,6 +363,22 @@ func (c *Client) RevokePermission(ctx context.Context, user, network string) err
 	return c.do(ctx, http.MethodDelete, "/v1/users/"+url.PathEscape(user)+"/permissions/"+url.PathEscape(network), nil, nil, nil)
 }
 
+// AddOwner makes a user an owner of a network, who may manage it in the
+// portal (admin).
+func (c *Client) AddOwner(ctx context.Context, user, network string) error {
+	return c.do(ctx, http.MethodPut, "/v1/users/"+url.PathEscape(user)+"/owned-networks/"+url.PathEscape(network), nil, nil, nil)
+}
+
+// RemoveOwner takes a network's ownership from a user (admin).
+func (c *Client) RemoveOwner(ctx context.Context, user, network string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/users/"+url.PathEscape(user)+"/owned-networks/"+url.PathEscape(network), nil, nil, nil)
+}
+
+// EndAuthorization ends an active authorization (admin).
+func (c *Client) EndAuthorization(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/authorizations/"+url.PathEscape(id), nil, nil, nil)
+}
+
 // Audit reads the audit log, newest first (admin).
 func (c *Client) Audit(ctx context.Context, f idco.AuditFilter) ([]idco.AuditEntry, error) {
 	q := query(map[string]string{"user": f.User, "network": f.Network, "cluster": f.Cluster})

@@ -26,6 +26,9 @@ func (s *Server) adminRoutes() {
 	s.handle("POST /v1/keys/revoke", adminOnly, s.revokeKey)
 	s.handle("PUT /v1/users/{user}/permissions/{network}", adminOnly, s.grant)
 	s.handle("DELETE /v1/users/{user}/permissions/{network}", adminOnly, s.revokePermission)
+	s.handle("PUT /v1/users/{user}/owned-networks/{network}", adminOnly, s.addOwner)
+	s.handle("DELETE /v1/users/{user}/owned-networks/{network}", adminOnly, s.removeOwner)
+	s.handle("DELETE /v1/authorizations/{id}", adminOnly, s.endAuthorization)
 	s.handle("GET /v1/audit", adminOnly, s.audit)
 }
 
@@ -232,6 +235,36 @@ func (s *Server) revokePermission(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	if err := s.svc.RevokePermission(ctx, r.PathValue("user"), r.PathValue("network")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addOwner(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	if err := s.svc.AddOwner(ctx, r.PathValue("user"), r.PathValue("network")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) removeOwner(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	if err := s.svc.RemoveOwner(ctx, r.PathValue("user"), r.PathValue("network")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) endAuthorization(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	if err := s.svc.EndAuthorization(ctx, r.PathValue("id"), "ended with the admin API"); err != nil {
 		s.fail(w, r, err)
 		return
 	}

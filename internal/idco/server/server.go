@@ -67,6 +67,11 @@ func New(svc *idco.Service, log *slog.Logger, reg *prometheus.Registry) *Server 
 // Handler returns the API's root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
+// Mount serves h under prefix (a path ending in "/", such as the portal's
+// "/portal/") beside the API. h does its own authentication: the API's
+// certificate checks do not apply to it. Call Mount before serving.
+func (s *Server) Mount(prefix string, h http.Handler) { s.mux.Handle(prefix, h) }
+
 // Routes lists the registered patterns ("GET /v1/..."), in order.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 

@@ -56,8 +56,8 @@ func TestStore(t *testing.T) {
 				t.Fatalf("reopen: %v", err)
 			}
 			defer s.Close()
-			if v, err := s.SchemaVersion(ctx); err != nil || v != 4 {
-				t.Errorf("schema version %d, %v; want 4", v, err)
+			if v, err := s.SchemaVersion(ctx); err != nil || v != 5 {
+				t.Errorf("schema version %d, %v; want 5", v, err)
 			}
 			err = s.View(ctx, func(tx idco.Tx) error {
 				n, err := tx.Network(ctx, "c")

@@ -330,11 +330,22 @@ func (t *tx) AppendAudit(ctx context.Context, es ...idco.AuditEntry) error {
 func (t *tx) Audit(ctx context.Context, f idco.AuditFilter) ([]idco.AuditEntry, error) {
 	where := []string{"1 = 1"}
 	var args []any
-	for _, c := range []struct{ col, val string }{{"user_name", f.User}, {"network", f.Network}, {"cluster", f.Cluster}} {
+	for _, c := range []struct{ col, val string }{{"user_name", f.User}, {"network", f.Network}, {"cluster", f.Cluster}, {"action", f.Action}} {
 		if c.val != "" {
 			where = append(where, c.col+" = ?")
 			args = append(args, c.val)
 		}
+	}
+	if f.Owner != "" {
+		where = append(where, "network IN (SELECT network FROM network_owners WHERE user_name = ?)")
+		args = append(args, f.Owner)
+	}
+	if f.Refused {
+		where = append(where, "allowed = 0")
+	}
+	if f.BeforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.BeforeID)
 	}
 	limit := f.Limit
 	if limit <= 0 {
