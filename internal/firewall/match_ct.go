@@ -10,8 +10,8 @@ import (
 
 // Connection-tracking states and status bits (linux/netfilter/nf_conntrack_common.h).
 const (
-	ctStateEstablished = 1 << 1 // NF_CT_STATE_BIT(IP_CT_ESTABLISHED)
-	ctStateRelated     = 1 << 0 // NF_CT_STATE_BIT(IP_CT_RELATED)
+	ctStateEstablished = 1 << 1 // NF_CT_STATE_BIT(IP_CT_ESTABLISHED): 1 << (0+1)
+	ctStateRelated     = 1 << 2 // NF_CT_STATE_BIT(IP_CT_RELATED): 1 << (1+1); bit 0 is invalid
 	ipsDstNAT          = 1 << 5 // IPS_DST_NAT
 )
 
