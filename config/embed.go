@@ -23,6 +23,9 @@ type Params struct {
 	// InterCluster, if set, runs the operator with --inter-cluster and
 	// adds switchboard-edge on the gateway nodes.
 	InterCluster *InterCluster
+	// Primary runs the agents with --primary: Switchboard is the cluster's
+	// primary pod network (the nodes' CNI configuration names it).
+	Primary bool
 }
 
 // InterCluster are the settings of inter-cluster mode. The client

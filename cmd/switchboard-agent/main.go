@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"switchboard/internal/agent"
+	"switchboard/internal/clusternet"
 	"switchboard/internal/cnirpc"
 )
 
@@ -28,6 +29,7 @@ func main() {
 	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":9091", "/healthz and /readyz address")
 	podIfs := flag.String("pod-interfaces", "cni0,cali*,lxc*", "comma-separated iifname patterns (name, or prefix*) of the primary network's pod-side devices, from which VXLAN is never admitted; Switchboard's own are always included")
 	flag.StringVar(&opts.DaemonSet.Name, "daemonset", "switchboard-agent", "the agent's DaemonSet (namespace: env POD_NAMESPACE): when it is gone at shutdown, the agent removes its nftables table")
+	primary := flag.Bool("primary", false, "also be the cluster's primary pod network (pods addressed from the node's spec.podCIDR, routed between nodes, namespace isolation): the CNI configuration with \"primary\": true")
 	flag.Parse()
 	opts.DaemonSet.Namespace = os.Getenv("POD_NAMESPACE")
 	for _, p := range strings.Split(*podIfs, ",") {
@@ -36,20 +38,30 @@ func main() {
 		}
 	}
 
+	if *primary {
+		opts.PodInterfaces = append(opts.PodInterfaces, clusternet.PodInterfaces)
+	}
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
 	ctrl.SetLogger(log)
-	if err := run(opts, *nodeIP, log); err != nil {
+	if err := run(opts, *nodeIP, *primary, log); err != nil {
 		log.Error(err, "agent failed")
 		os.Exit(1)
 	}
 }
 
-func run(opts agent.Options, nodeIP string, log logr.Logger) error {
+func run(opts agent.Options, nodeIP string, primary bool, log logr.Logger) error {
 	ip, err := netip.ParseAddr(nodeIP)
 	if err != nil {
 		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", nodeIP, err)
 	}
 	opts.NodeIP = ip
+	if primary {
+		p, err := clusternet.New(clusternet.Options{NodeName: opts.NodeName, NodeIP: ip, Log: log})
+		if err != nil {
+			return fmt.Errorf("--primary: %w", err)
+		}
+		opts.Primary = p
+	}
 	if err := cnirpc.CheckSocket(cnirpc.RuntimeDir, opts.Socket); err != nil {
 		return fmt.Errorf("--socket: %w", err)
 	}
