@@ -33,11 +33,15 @@ const DefaultName = "sblab"
 type Config struct {
 	Name     string // prefixes every namespace and cgroup of the lab
 	Clusters int
-	Nodes    int       // per cluster
-	Dir      string    // lab directory: state, configs, logs; default DefaultDir(Name)
-	CacheDir string    // built binaries; default toolchain's
-	ImageBin string    // directory holding the pause and netcheck binaries for the lab's images
-	Out      io.Writer // progress output; nil discards
+	Nodes    int    // per cluster
+	Dir      string // lab directory: state, configs, logs; default DefaultDir(Name)
+	CacheDir string // built binaries; default toolchain's
+	ImageBin string // directory holding the pause and netcheck binaries for the lab's images
+	// Primary is the pods' primary network: "" or PrimaryBridge (the
+	// reference bridge plugin, the default) or PrimarySwitchboard
+	// (Switchboard itself, installed by Install; see primary.go).
+	Primary string
+	Out     io.Writer // progress output; nil discards
 }
 
 // DefaultDir is where a lab keeps its state, configuration and logs.
@@ -99,8 +103,14 @@ func Up(ctx context.Context, cfg Config) (err error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return fmt.Errorf("create lab directory: %w", err)
 	}
+	if err := checkPrimary(cfg.Primary); err != nil {
+		return err
+	}
 	st, err := newState(cfg.Dir, cfg.Name, cfg.Clusters, cfg.Nodes)
 	if err != nil {
+		return err
+	}
+	if err := st.update(func(r *record) { r.Primary = cfg.Primary }); err != nil {
 		return err
 	}
 	l := &lab{cfg: cfg, topo: topo, dir: cfg.Dir, state: st, p: p}
@@ -263,6 +273,10 @@ func (l *lab) upCluster(ctx context.Context, c Cluster) error {
 	done(err)
 	if err != nil {
 		return err
+	}
+	if l.switchboardPrimary() {
+		l.p.printf("%s: cluster DNS waits for the primary network: `lab install` starts Switchboard, then CoreDNS runs", c.Name)
+		return nil
 	}
 	done = l.p.step("%s: cluster DNS: CoreDNS %s ready as kube-system/kube-dns at %s (%s)",
 		c.Name, toolchain.CoreDNSVersion, c.DNSServiceIP(), ClusterDomain)

@@ -22,7 +22,8 @@ type record struct {
 	Name     string            `json:"name"`
 	Clusters int               `json:"clusters"`
 	Nodes    int               `json:"nodes"`
-	Ready    bool              `json:"ready"` // Up finished
+	Ready    bool              `json:"ready"`             // Up finished
+	Primary  string            `json:"primary,omitempty"` // Config.Primary
 	Kubectl  string            `json:"kubectl,omitempty"`
 	NetNS    []string          `json:"netns,omitempty"`
 	MountNS  []string          `json:"mountns,omitempty"` // bind-mounted mount-namespace files
