@@ -256,16 +256,22 @@ func (n *Network) create(req cnirpc.Request, cidr netip.Prefix, lp localPod) (lo
 }
 
 func (n *Network) del(ctx context.Context, req cnirpc.Request) error {
-	n.mu.Lock()
-	_, err := n.dev.Delete(devname.Hashed(devname.PrefixPrimaryPort, req.ContainerID, req.IfName))
-	n.mu.Unlock()
-	if err != nil {
+	if err := n.deleteLink(req); err != nil {
 		return err
 	}
 	if err := n.refresh(ctx); err != nil {
 		n.log.Error(err, "refresh isolation rules after DEL")
 	}
 	return nil
+}
+
+// deleteLink deletes the pod interface's host end (and so the pair, its
+// routes and the record); one already gone is success.
+func (n *Network) deleteLink(req cnirpc.Request) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, err := n.dev.Delete(devname.Hashed(devname.PrefixPrimaryPort, req.ContainerID, req.IfName))
+	return err
 }
 
 // Rules returns the isolation sets and chain for the node's table: every
@@ -364,4 +370,3 @@ func classify(node string, nss map[string]*corev1.Namespace, pods []corev1.Pod, 
 	slices.SortFunc(cfg.Shared, netip.Addr.Compare)
 	return cfg
 }
-
