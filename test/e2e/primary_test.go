@@ -196,7 +196,7 @@ spec:
 	reach("shared -> open's Service (service isolation off)", get(shared, svc["open"]))
 	reach("iso1 -> open's Service (service isolation off)", get(iso1, svc["open"]))
 	blocked("iso1 -> open's pod directly", get(iso1, open.ip+":8080"))
-	reach("open's pod reached directly from its own namespace's Service path", get(open, open.ip+":8080"))
+	reach("control: open serves on its pod address", get(open, open.ip+":8080"))
 	// Host to pod: the node reaches pods of every kind (kubelet probes made
 	// the pods Ready already; this is the same from the node's shell).
 	for _, p := range []*peer{def, iso1, open, cust} {
