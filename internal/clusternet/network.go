@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"sort"
 	"sync"
 
@@ -76,7 +78,26 @@ func New(opts Options) (*Network, error) {
 		h.Close()
 		return nil, err
 	}
+	// The node routes between its pods and to other nodes' pods. (The
+	// agent runs in the node's network namespace: hostNetwork.)
+	if err := enableForwarding(); err != nil {
+		h.Close()
+		return nil, err
+	}
 	return &Network{opts: opts, log: opts.Log.WithName("primary"), h: h, dev: netdev.New(h, nil), mtu: under.Attrs().MTU}, nil
+}
+
+const ipForward = "/proc/sys/net/ipv4/ip_forward"
+
+func enableForwarding() error {
+	b, err := os.ReadFile(ipForward)
+	if err == nil && strings.TrimSpace(string(b)) == "1" {
+		return nil
+	}
+	if err := os.WriteFile(ipForward, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("enable IPv4 forwarding on the node (%s): %w: the agent must run privileged with hostNetwork", ipForward, err)
+	}
+	return nil
 }
 
 // PodInterfaces is the iifname pattern of the pods' host ends.
