@@ -34,8 +34,10 @@ type Membership struct {
 	// ServicesOpen: the network's Services are reachable from other
 	// networks (service isolation off).
 	ServicesOpen bool
-	// Custom is the Network a custom-mode pod is on, to check it exists.
-	Custom *NetworkRef
+	// Custom is the Network a custom-mode pod is on, to check it exists;
+	// customBy names the object and the annotation (as spelled) that named it.
+	Custom   *NetworkRef
+	customBy AnnotationError
 }
 
 // NetworkRef names a Network.
@@ -115,7 +117,8 @@ func MembershipOf(ns *corev1.Namespace, pod *corev1.Pod) (Membership, error) {
 		if err != nil {
 			return Membership{}, &AnnotationError{Object: src.object, Annotation: spelled, Value: v, Fix: err.Error()}
 		}
-		return Membership{Network: "network " + ref.String(), ServicesOpen: !svcIsolated, Custom: &ref}, nil
+		return Membership{Network: "network " + ref.String(), ServicesOpen: !svcIsolated, Custom: &ref,
+			customBy: AnnotationError{Object: src.object, Annotation: spelled, Value: v}}, nil
 	}
 	if isolated {
 		return Membership{Network: nsObj, ServicesOpen: !svcIsolated}, nil

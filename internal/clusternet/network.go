@@ -205,8 +205,9 @@ func (n *Network) add(ctx context.Context, req cnirpc.Request) (json.RawMessage,
 		var nw sbv1.Network
 		err := n.api.Get(ctx, client.ObjectKey{Namespace: m.Custom.Namespace, Name: m.Custom.Name}, &nw)
 		if apierrors.IsNotFound(err) {
-			return nil, &AnnotationError{Object: "pod " + ref.Namespace + "/" + ref.Name, Annotation: AnnotationNetwork,
-				Value: m.Custom.String(), Fix: fmt.Sprintf("Network %s does not exist: create it, or correct the annotation on the pod or its namespace", m.Custom)}
+			e := m.customBy
+			e.Fix = fmt.Sprintf("Network %s does not exist: create it, or correct the annotation", m.Custom)
+			return nil, &e
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read Network %s: %w", m.Custom, err)

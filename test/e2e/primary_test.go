@@ -227,20 +227,25 @@ func TestPrimaryBadAnnotations(t *testing.T) {
 	if err := k.Apply(ctx, manifest); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ ns, pod, want string }{
-		{"pm-bad", "bad", `annotation switchboard.dev/isolation="maybe": use "true"`},
-		{"pm-badnet", "nonet", `annotation switchboard.dev/network="pm-badnet/missing": Network pm-badnet/missing does not exist`},
+	// The runtime and Multus wrap the plugin's message (and may escape its
+	// quotes): look for its parts.
+	for _, tc := range []struct {
+		ns, pod string
+		want    []string
+	}{
+		{"pm-bad", "bad", []string{"namespace pm-bad: annotation switchboard.dev/isolation=", "maybe", "use ", "true", "own pod network"}},
+		{"pm-badnet", "nonet", []string{"pod pm-badnet/nonet: annotation opencontrail.org/network=", "missing", "Network pm-badnet/missing does not exist: create it"}},
 	} {
 		var events string
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+		found := false
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !found; time.Sleep(2 * time.Second) {
 			out, err := k.Kubectl(ctx, "", "get", "events", "-n", tc.ns, "--field-selector", "involvedObject.name="+tc.pod, "-o", "jsonpath={.items[*].message}")
-			if err == nil && strings.Contains(out, tc.want) {
-				events = ""
-				break
+			events, found = out, err == nil
+			for _, w := range tc.want {
+				found = found && strings.Contains(out, w)
 			}
-			events = out
 		}
-		if events != "" {
+		if !found {
 			t.Errorf("pod %s/%s: events do not say %q:\n%s", tc.ns, tc.pod, tc.want, events)
 		}
 	}
