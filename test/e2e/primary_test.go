@@ -70,14 +70,7 @@ func TestPrimaryIsolation(t *testing.T) {
 	c := handle.Clusters[0]
 	k := cluster(t, c.Name)
 	n1, n2 := c.Nodes[0].Name, c.Nodes[1].Name
-	network := `---
-apiVersion: switchboard.dev/v1alpha1
-kind: Network
-metadata: {name: blue, namespace: pm-custom}
-spec:
-  type: vnet
-  ipam: {cidr: 10.201.0.0/24}
-`
+	blue := "---\n" + network("pm-custom", "blue", "{cidr: 10.201.0.0/24}", "")
 	manifest := strings.Join([]string{
 		primaryNamespace("pm-shared", ""),
 		primaryNamespace("pm-iso", `switchboard.dev/isolation: "true"`),
@@ -85,7 +78,7 @@ spec:
 		primaryNamespace("pm-open", `opencontrail.org/isolation: "true", opencontrail.org/isolation.service: "false"`),
 		// Custom mode by namespace, in the seed's JSON form.
 		primaryNamespace("pm-custom", `opencontrail.org/network: '{"domain": "default-domain", "project": "k8s-pm-custom", "name": "blue"}'`),
-		network,
+		blue,
 		primaryPod("default", "pm-def", n1, ""),
 		primaryPod("pm-shared", "shared", n2, ""),
 		primaryPod("pm-iso", "iso1", n1, ""),
@@ -119,7 +112,7 @@ spec:
 		p.ip = ip
 		pods[p.name] = &p
 	}
-	def, shared, iso1, iso2, open, cust, blue := pods["pm-def"], pods["shared"], pods["iso1"], pods["iso2"], pods["open"], pods["cust"], pods["blue"]
+	def, shared, iso1, iso2, open, cust, onBlue := pods["pm-def"], pods["shared"], pods["iso1"], pods["iso2"], pods["open"], pods["cust"], pods["blue"]
 	svc := map[string]string{}
 	for ns, name := range map[string]string{"pm-shared": "shared", "pm-iso": "iso1", "pm-open": "open"} {
 		ip, err := k.Kubectl(ctx, "", "get", "service", "-n", ns, name, "-o", "jsonpath={.spec.clusterIP}")
@@ -171,7 +164,7 @@ spec:
 	pingAll(true,
 		def, shared, shared, def, // non-isolated namespaces and default reach each other (across nodes)
 		iso1, iso2, iso2, iso1, // the isolated namespace's pods reach each other (across nodes)
-		cust, blue, blue, cust, // custom network blue: by namespace and by pod annotation
+		cust, onBlue, onBlue, cust, // custom network blue: by namespace and by pod annotation
 	)
 	reach("open -> shared's Service", get(open, svc["shared"]))
 	reach("default -> open's Service", get(def, svc["open"]))
@@ -182,7 +175,7 @@ spec:
 		iso1, open, open, iso1, // two isolated namespaces
 		open, def, // isolated with open services: its pods stay isolated
 		def, open, // ... and are not reachable as pods
-		blue, shared, shared, blue, // a pod on blue is off its namespace's cluster network
+		onBlue, shared, shared, onBlue, // a pod on blue is off its namespace's cluster network
 		cust, def, def, cust, // blue is isolated from the cluster network
 		iso1, cust, // ... and from other isolated networks
 	)
