@@ -45,6 +45,7 @@ func classify(node string, nss map[string]*corev1.Namespace, pods []corev1.Pod, 
 			}
 		}
 		seen[lp.ip.String()] = true
+		cfg.Local = append(cfg.Local, lp.ip)
 		put(m, lp.ip)
 	}
 	for i := range pods {

@@ -81,6 +81,19 @@ func TestKernelIsolation(t *testing.T) {
 		_, err := pods[src].Exec("ping", "-c", "1", "-W", "1", dst)
 		return err == nil
 	}
+	// A pod that forges its source (an address of no pod) is dropped at
+	// once, before it could pass for an unclassified peer.
+	if out, err := pods["iso1"].Exec("ip", "addr", "add", "10.77.1.99/32", "dev", "eth0"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	_, _ = pods["iso1"].Exec("ping", "-c", "1", "-W", "1", "-I", "10.77.1.99", ips["shared"])
+	out, err := node.Exec("nft", "list", "chain", "inet", "sbpmt", "isolation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `ip saddr != @local4 counter packets 1 `) {
+		t.Errorf("the forged ping was not dropped by the source rule:\n%s", out)
+	}
 	for _, tc := range []struct {
 		src, dst string // dst: a pod, or svc:<pod>
 		want     bool

@@ -25,11 +25,12 @@
 //
 // # The rules
 //
-//	sets: shared4 (the cluster network's pods), isolated4 (every isolated
+//	sets: local4 (this node's pods), shared4 (the cluster network's pods), isolated4 (every isolated
 //	network's pods), open4 (pods of isolated networks whose Services are
 //	open), net<i>4 (the pods of isolated network i)
 //
 //	chain isolation (forward, filter - 5), every rule for packets from a pod interface:
+//	  IPv4 source not in @local4 (forged: e.g. to pass as a shared pod): drop
 //	  ct state established,related: accept
 //	  per isolated network i, from its pods (ip saddr @net<i>4):
 //	    to its own pods: accept
@@ -57,6 +58,7 @@ const (
 	Shared4   = "shared4"
 	Isolated4 = "isolated4"
 	Open4     = "open4"
+	Local4    = "local4"
 )
 
 // ChainName is the chain that holds the rules; its priority runs it after
@@ -79,8 +81,11 @@ type Config struct {
 	// PodInterfaces is the iifname pattern of the node's pod primary
 	// interfaces' host ends, e.g. "sbp*".
 	PodInterfaces string
-	Shared        []netip.Addr // the cluster network's pods
-	Isolated      []Network    // in a stable order: the sets are numbered by it
+	// Local are this node's pods' addresses: what a packet from a pod
+	// interface may have as its source.
+	Local    []netip.Addr
+	Shared   []netip.Addr // the cluster network's pods
+	Isolated []Network    // in a stable order: the sets are numbered by it
 }
 
 // Spec returns the sets and the chain for c, to be merged into the node's
@@ -93,13 +98,20 @@ func Spec(c Config) (firewall.Spec, error) {
 	if err != nil {
 		return firewall.Spec{}, fmt.Errorf("cluster network: %w", err)
 	}
+	local, err := hosts(c.Local)
+	if err != nil {
+		return firewall.Spec{}, fmt.Errorf("this node's pods: %w", err)
+	}
 	fromPod := firewall.IifName(c.PodInterfaces)
 	rule := func(v firewall.Verdict, comment string, m ...firewall.Match) firewall.Rule {
 		return firewall.Rule{Match: append([]firewall.Match{fromPod}, m...), Counter: v == firewall.Drop, Verdict: v, Comment: comment}
 	}
 	var all, open []netip.Prefix
 	sets := []firewall.Set{}
-	rules := []firewall.Rule{rule(firewall.Accept, "replies and related", firewall.CtStateEstablished())}
+	rules := []firewall.Rule{
+		rule(firewall.Drop, "source is not a pod of this node: forged", firewall.SAddrNotIn(firewall.IPv4, Local4)),
+		rule(firewall.Accept, "replies and related", firewall.CtStateEstablished()),
+	}
 	for i, n := range c.Isolated {
 		pods, err := hosts(n.Pods)
 		if err != nil {
@@ -127,6 +139,7 @@ func Spec(c Config) (firewall.Spec, error) {
 	)
 	spec := firewall.Spec{
 		Sets: slices.Concat([]firewall.Set{
+			{Name: Local4, Type: firewall.IPv4, Elements: local},
 			{Name: Shared4, Type: firewall.IPv4, Elements: shared},
 			{Name: Isolated4, Type: firewall.IPv4, Elements: all},
 			{Name: Open4, Type: firewall.IPv4, Elements: open},

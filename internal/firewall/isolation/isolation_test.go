@@ -10,6 +10,7 @@ func TestSpecGolden(t *testing.T) {
 	a := netip.MustParseAddr
 	spec, err := Spec(Config{
 		PodInterfaces: "sbp*",
+		Local:         []netip.Addr{a("10.244.1.2"), a("10.244.1.3")},
 		Shared:        []netip.Addr{a("10.244.1.2"), a("10.244.0.2"), a("fd00::2")},
 		Isolated: []Network{
 			{Name: "namespace iso", Pods: []netip.Addr{a("10.244.1.3")}},
@@ -19,7 +20,11 @@ func TestSpecGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `	set shared4 {
+	want := `	set local4 {
+		type ipv4_addr
+		elements = { 10.244.1.2, 10.244.1.3 }
+	}
+	set shared4 {
 		type ipv4_addr
 		elements = { 10.244.0.2, 10.244.1.2 }
 	}
@@ -41,6 +46,7 @@ func TestSpecGolden(t *testing.T) {
 	}
 	chain isolation {
 		type filter hook forward priority filter - 5; policy accept;
+		iifname "sbp*" ip saddr != @local4 counter drop comment "source is not a pod of this node: forged"
 		iifname "sbp*" ct state established,related accept comment "replies and related"
 		iifname "sbp*" ip saddr @net04 ip daddr @net04 accept comment "namespace iso: its own pods"
 		iifname "sbp*" ip saddr @net04 ct status dnat ip daddr @shared4 accept comment "namespace iso: a Service of the cluster network"
