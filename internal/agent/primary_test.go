@@ -36,7 +36,9 @@ func (f *fakePrimary) Rules(context.Context) (firewall.Spec, error) {
 
 type badInput struct{}
 
-func (badInput) Error() string    { return "namespace a: annotation switchboard.dev/isolation=\"x\": use \"true\"" }
+func (badInput) Error() string {
+	return "namespace a: annotation switchboard.dev/isolation=\"x\": use \"true\""
+}
 func (badInput) BadRequest() bool { return true }
 
 const primaryConf = `{"cniVersion": "1.0.0", "name": "switchboard-primary", "type": "switchboard", "primary": true}`
