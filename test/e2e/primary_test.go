@@ -243,3 +243,76 @@ func TestPrimaryBadAnnotations(t *testing.T) {
 		}
 	}
 }
+
+// TestPrimaryAgentRestart: the agents keep no memory of their own. After a
+// rollout restart of every agent, running pods keep their addresses and
+// their isolation, and a new pod on the same node gets an address no
+// running pod has (the allocations are read back from the kernel).
+func TestPrimaryAgentRestart(t *testing.T) {
+	needPrimary(t)
+	ctx := testContext(t, 6*time.Minute)
+	c := handle.Clusters[0]
+	k := cluster(t, c.Name)
+	n1, n2 := c.Nodes[0].Name, c.Nodes[1].Name
+	manifest := primaryNamespace("pr-shared", "") + primaryNamespace("pr-iso", `switchboard.dev/isolation: "true"`) +
+		primaryPod("pr-shared", "a", n1, "") + primaryPod("pr-shared", "b", n2, "") + primaryPod("pr-iso", "c", n1, "")
+	t.Cleanup(func() {
+		_, _ = k.Kubectl(testContext(t, time.Minute), "", "delete", "namespace", "pr-shared", "pr-iso", "--wait=false")
+	})
+	if err := k.Apply(ctx, manifest); err != nil {
+		t.Fatal(err)
+	}
+	ips := map[string]string{}
+	for _, p := range []struct{ ns, name string }{{"pr-shared", "a"}, {"pr-shared", "b"}, {"pr-iso", "c"}} {
+		if err := k.WaitPodsReady(ctx, p.ns, "app="+p.name, 3*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		ip, err := k.PodIP(ctx, p.ns, p.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ips[p.name] = ip
+	}
+	check := func(when string) {
+		t.Helper()
+		if out, err := k.Exec(ctx, "pr-shared", "a", "ping", "-c", "2", "-W", "2", ips["b"]); err != nil {
+			t.Errorf("%s: a -> b (shared, across nodes): %v\n%s", when, err, out)
+		}
+		if out, err := k.Exec(ctx, "pr-shared", "a", "ping", "-c", "2", "-W", "2", ips["c"]); err == nil {
+			t.Errorf("%s: a -> c (isolated) reached:\n%s", when, out)
+		}
+	}
+	check("before the restart")
+	for _, args := range [][]string{
+		{"rollout", "restart", "-n", "switchboard-system", "daemonset/switchboard-agent"},
+		{"rollout", "status", "-n", "switchboard-system", "daemonset/switchboard-agent", "--timeout=180s"},
+	} {
+		if out, err := k.Kubectl(ctx, "", args...); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+	}
+	check("after the restart")
+	for name, ns := range map[string]string{"a": "pr-shared", "b": "pr-shared", "c": "pr-iso"} {
+		if ip, err := k.PodIP(ctx, ns, name); err != nil || ip != ips[name] {
+			t.Errorf("pod %s: address %q after the restart, was %s (%v)", name, ip, ips[name], err)
+		}
+	}
+	if err := k.Apply(ctx, primaryPod("pr-shared", "d", n1, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WaitPodsReady(ctx, "pr-shared", "app=d", 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := k.PodIP(ctx, "pr-shared", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, old := range ips {
+		if ip == old {
+			t.Fatalf("new pod d got %s, the address of running pod %s", ip, name)
+		}
+	}
+	if out, err := k.Exec(ctx, "pr-shared", "d", "ping", "-c", "2", "-W", "2", ips["b"]); err != nil {
+		t.Errorf("new pod d -> b: %v\n%s", err, out)
+	}
+}
