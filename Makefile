@@ -40,7 +40,7 @@ $(TOOLS)/controller-gen:
 generate: $(TOOLS)/controller-gen
 	$(TOOLS)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=config/crd
 	$(TOOLS)/controller-gen rbac:roleName=switchboard-operator paths=./internal/operator/... paths=./internal/intercluster/... paths=./internal/admission/... paths=./internal/podgate/... output:rbac:dir=config/rbac/operator
-	$(TOOLS)/controller-gen rbac:roleName=switchboard-agent paths=./internal/agent/... paths=./internal/bgp/... output:rbac:dir=config/rbac/agent
+	$(TOOLS)/controller-gen rbac:roleName=switchboard-agent paths=./internal/agent/... paths=./internal/bgp/... paths=./internal/clusternet/... output:rbac:dir=config/rbac/agent
 	$(GO) generate ./...
 
 ## check-generated: fail if regenerating changes anything (or adds a file) under api/ and config/

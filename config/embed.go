@@ -26,6 +26,9 @@ type Params struct {
 	// BGP runs the agents with --bgp: each node's BGP speaker
 	// (docs/bgp.md), idle until BGPPeers exist.
 	BGP bool
+	// Primary runs the agents with --primary: Switchboard is the cluster's
+	// primary pod network (the nodes' CNI configuration names it).
+	Primary bool
 }
 
 // InterCluster are the settings of inter-cluster mode. The client

@@ -18,6 +18,7 @@ import (
 
 	"switchboard/internal/agent"
 	"switchboard/internal/bgp"
+	"switchboard/internal/clusternet"
 	"switchboard/internal/cnirpc"
 )
 
@@ -33,6 +34,7 @@ func main() {
 	flag.StringVar(&opts.DaemonSet.Name, "daemonset", "switchboard-agent", "the agent's DaemonSet (namespace: env POD_NAMESPACE): when it is gone at shutdown, the agent removes its nftables table")
 	bgpOn := flag.Bool("bgp", false, "run the node's BGP speaker: sessions from BGPPeers, routes from BGPAdvertisements (see docs/bgp.md)")
 	bgpRouterID := flag.String("bgp-router-id", "", "the speaker's BGP identifier, an IPv4 address unique among the routers' peers (empty: --node-ip, which must then be IPv4)")
+	primary := flag.Bool("primary", false, "also be the cluster's primary pod network (pods addressed from the node's spec.podCIDR, routed between nodes, namespace isolation): the CNI configuration with \"primary\": true")
 	flag.Parse()
 	opts.DaemonSet.Namespace = os.Getenv("POD_NAMESPACE")
 	for _, p := range strings.Split(*podIfs, ",") {
@@ -41,6 +43,9 @@ func main() {
 		}
 	}
 
+	if *primary {
+		opts.PodInterfaces = append(opts.PodInterfaces, clusternet.PodInterfaces)
+	}
 	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, nil))
 	ctrl.SetLogger(log)
 	if *bgpOn {
@@ -51,18 +56,25 @@ func main() {
 		}
 		opts.Rooms = append(opts.Rooms, room)
 	}
-	if err := run(opts, *nodeIP, log); err != nil {
+	if err := run(opts, *nodeIP, *primary, log); err != nil {
 		log.Error(err, "agent failed")
 		os.Exit(1)
 	}
 }
 
-func run(opts agent.Options, nodeIP string, log logr.Logger) error {
+func run(opts agent.Options, nodeIP string, primary bool, log logr.Logger) error {
 	ip, err := netip.ParseAddr(nodeIP)
 	if err != nil {
 		return fmt.Errorf("--node-ip / NODE_IP %q: not an IP address: %w", nodeIP, err)
 	}
 	opts.NodeIP = ip
+	if primary {
+		p, err := clusternet.New(clusternet.Options{NodeName: opts.NodeName, NodeIP: ip, Log: log})
+		if err != nil {
+			return fmt.Errorf("--primary: %w", err)
+		}
+		opts.Primary = p
+	}
 	if err := cnirpc.CheckSocket(cnirpc.RuntimeDir, opts.Socket); err != nil {
 		return fmt.Errorf("--socket: %w", err)
 	}

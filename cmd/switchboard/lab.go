@@ -47,6 +47,7 @@ func labCommand() *cobra.Command {
 	up.Flags().IntVar(&cfg.Clusters, "clusters", 2, "number of clusters (a, b, ...)")
 	up.Flags().IntVar(&cfg.Nodes, "nodes", 2, "nodes per cluster")
 	up.Flags().BoolVar(&cfg.FRR, "frr", false, "add per cluster an FRR router on the node network and a client namespace behind it, and run the agents' BGP speakers (docs/bgp.md)")
+	up.Flags().StringVar(&cfg.Primary, "primary", lab.PrimaryBridge, "the pods' primary network: bridge (the reference plugins) or switchboard (Switchboard itself, started by lab install)")
 	up.Flags().StringVar(&cfg.CacheDir, "cache", "", "where built binaries are cached (default $SWITCHBOARD_CACHE or ~/.cache/switchboard)")
 	up.Flags().StringVar(&cfg.ImageBin, "image-bin", "", "directory with the pause and netcheck binaries for the lab images (default: this binary's directory)")
 

@@ -12,6 +12,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -74,6 +75,24 @@ type Options struct {
 	// (the BGP speaker): each registers its controllers with the agent's
 	// manager, sharing its caches, and runs as long as it does.
 	Rooms []func(context.Context, manager.Manager) error
+	// Primary, if set, is the cluster's primary pod network on this node
+	// (primary mode): the agent hands it the CNI requests of configurations
+	// with "primary": true and merges its rules into the node's table.
+	Primary PrimaryNetwork
+}
+
+// PrimaryNetwork is the cluster's primary pod network on a node (package
+// clusternet), as the agent uses it.
+type PrimaryNetwork interface {
+	// Setup registers its controllers; refresh sets the node's table again
+	// (now), with Rules.
+	Setup(mgr manager.Manager, refresh func(context.Context) error) error
+	// HandleCNI serves ADD, DEL, CHECK of the primary configuration. An
+	// error with a BadRequest() bool method that says true is the user's
+	// input to fix.
+	HandleCNI(ctx context.Context, req cnirpc.Request) (json.RawMessage, error)
+	// Rules are its sets and chains in the node's table.
+	Rules(ctx context.Context) (firewall.Spec, error)
 }
 
 // Agent is one node's agent. Its methods are safe for concurrent use.
@@ -182,6 +201,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	for _, room := range opts.Rooms {
 		if err := room(ctx, mgr); err != nil {
 			return err
+		}
+	}
+	if opts.Primary != nil {
+		refresh := func(ctx context.Context) error { _, err := a.syncUnderlay(ctx, underlayKey); return err }
+		if err := opts.Primary.Setup(mgr, refresh); err != nil {
+			return fmt.Errorf("set up the primary network: %w", err)
 		}
 	}
 	if err := mgr.Add(manager.RunnableFunc(a.serveCNI(mgr))); err != nil {

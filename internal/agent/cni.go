@@ -63,6 +63,21 @@ func (a *Agent) Handle(ctx context.Context, req cnirpc.Request) *cnirpc.Response
 }
 
 func (a *Agent) handle(ctx context.Context, req cnirpc.Request) (json.RawMessage, error) {
+	if req.Command != "STATUS" && req.Command != "GC" {
+		if conf, err := cnirpc.ParseNetConf(req.Config); err == nil && conf.Primary {
+			if a.opts.Primary == nil {
+				return nil, badRequest(`configuration has "primary": true but this agent does not run the primary network: start switchboard-agent with --primary (switchboard lab up --primary=switchboard)`)
+			}
+			res, err := a.opts.Primary.HandleCNI(ctx, req)
+			if br, ok := errors.AsType[interface {
+				error
+				BadRequest() bool
+			}](err); ok && br.BadRequest() {
+				return nil, badRequest(err.Error())
+			}
+			return res, err
+		}
+	}
 	switch req.Command {
 	case "STATUS":
 		return nil, a.ready()

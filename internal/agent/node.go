@@ -8,29 +8,20 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"switchboard/internal/dataplane"
+	"switchboard/internal/netdev"
 )
 
 // linkWithAddr returns the name of the interface holding addr: the
 // underlay that VXLAN traffic leaves by.
 func linkWithAddr(addr netip.Addr) (string, error) {
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_ALL)
+	l, err := netdev.LinkWithAddr(nil, addr)
 	if err != nil {
-		return "", fmt.Errorf("list addresses: %w", err)
+		return "", err
 	}
-	for _, a := range addrs {
-		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == addr {
-			l, err := netlink.LinkByIndex(a.LinkIndex)
-			if err != nil {
-				return "", err
-			}
-			return l.Attrs().Name, nil
-		}
-	}
-	return "", fmt.Errorf("no interface holds %s: is NODE_IP the node's InternalIP?", addr)
+	return l.Attrs().Name, nil
 }
 
 // pluginNames are the names the plugin answers to: its own, and the seed

@@ -80,6 +80,17 @@ func (a *Agent) syncUnderlay(ctx context.Context, _ reconcile.Request) (reconcil
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("underlay admission rules: %w", err)
 	}
+	if a.opts.Primary != nil {
+		extra, err := a.opts.Primary.Rules(ctx)
+		if err != nil {
+			return reconcile.Result{}, fmt.Errorf("primary network rules: %w", err)
+		}
+		spec.Sets = append(spec.Sets, extra.Sets...)
+		spec.Chains = append(spec.Chains, extra.Chains...)
+		if err := spec.Validate(); err != nil {
+			return reconcile.Result{}, fmt.Errorf("node table with the primary network's rules: %w", err)
+		}
+	}
 	a.underlayMu.Lock()
 	defer a.underlayMu.Unlock()
 	prev := a.underlayApplied

@@ -40,6 +40,11 @@ type NetConf struct {
 	// empty means DefaultSocket.
 	Socket string `json:"socket,omitempty"`
 
+	// Primary marks the configuration of the cluster's primary network
+	// (the agent in primary mode, package clusternet): no Network, an
+	// address from the node's pod CIDR.
+	Primary bool `json:"primary,omitempty"`
+
 	// Device is the seed format's device ("l2sm-vNet").
 	Device string `json:"device,omitempty"`
 	// Kind is the seed format's kind object (e.g. {"ext-vnet": {...}}), raw.

@@ -2,8 +2,6 @@ package dataplane
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -54,8 +52,7 @@ var ErrConflict = errors.New("conflicting interface")
 // 11 hex digits of sha256(containerID + "/" + ifName). It is stable across
 // restarts and fits IFNAMSIZ.
 func HostIfName(containerID, ifName string) string {
-	sum := sha256.Sum256([]byte(containerID + "/" + ifName))
-	return devname.PrefixPodPort + hex.EncodeToString(sum[:])[:11]
+	return devname.Hashed(devname.PrefixPodPort, containerID, ifName)
 }
 
 func (p PodInterface) validate() error {
@@ -207,17 +204,8 @@ func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p Po
 	if p.MAC != nil {
 		m, _ = netdev.MACOf(p.MAC)
 	}
-	la := netlink.NewLinkAttrs()
-	la.Name, la.MTU = hostName, mtu
-	veth := &netlink.Veth{
-		LinkAttrs: la, PeerName: p.IfName, PeerHardwareAddr: m.HW(), PeerNamespace: netlink.NsFd(pns.fd),
-		PeerTxQLen: -1, // the kernel's default, as for the host end
-	}
-	if err := d.h.LinkAdd(veth); err != nil {
-		return nil, fmt.Errorf("add veth %q: %w", hostName, err)
-	}
 	// The host end is a bridge port, never an IP host.
-	host, err := d.dev.Created(hostName, "veth")
+	host, err := d.dev.AddVeth(hostName, mtu, netdev.VethPeer{Name: p.IfName, MAC: m, NS: pns.fd})
 	if err != nil {
 		return nil, err
 	}

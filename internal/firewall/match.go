@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
@@ -118,20 +117,7 @@ const ipsSrcNAT = 1 << 4
 // this node rewrote (`ct status snat`): in postrouting after the srcnat
 // priority, packets that a masquerade or SNAT rule just changed.
 // Untracked packets do not match.
-func CtStatusSNAT() Match {
-	return Match{
-		text: "ct status snat",
-		build: func(map[string]*nftables.Set) []expr.Any {
-			zero := []byte{0, 0, 0, 0}
-			return []expr.Any{
-				&expr.Ct{Register: reg, Key: expr.CtKeySTATUS},
-				// ct status is a host-endian 32-bit word.
-				&expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(ipsSrcNAT), Xor: zero},
-				&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: zero},
-			}
-		},
-	}
-}
+func CtStatusSNAT() Match { return ctBits("ct status snat", expr.CtKeySTATUS, ipsSrcNAT) }
 
 func lookup(s *nftables.Set, invert bool) *expr.Lookup {
 	return &expr.Lookup{SourceRegister: reg, SetName: s.Name, SetID: s.ID, Invert: invert}

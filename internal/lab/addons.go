@@ -104,6 +104,9 @@ func (l *lab) writeCNIConfig(c Cluster, n Node, podCIDR string) error {
 			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
 		},
 	}
+	if l.switchboardPrimary() {
+		primary = switchboardDelegate()
+	}
 	multus := map[string]any{
 		"cniVersion": cniVersion,
 		"name":       "multus-cni-network",
@@ -159,7 +162,9 @@ func (l *lab) routePodCIDRs(ctx context.Context, c Cluster) error {
 			return err
 		}
 		for _, src := range c.Nodes {
-			if src.Name != dst.Name {
+			// With Switchboard as the primary network its agents route
+			// between the nodes; the control plane's routes stay the lab's.
+			if src.Name != dst.Name && !l.switchboardPrimary() {
 				if err := addRoute(src.NetNS, p, dst.IP); err != nil {
 					return err
 				}

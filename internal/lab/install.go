@@ -97,7 +97,7 @@ func (l *lab) installCluster(ctx context.Context, c Cluster) error {
 			return err
 		}
 	}
-	p := config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String(), BGP: l.state.snapshot().FRR}
+	p := config.Params{ClusterCIDR: c.PodCIDR.String(), ServiceCIDR: c.ServiceCIDR.String(), BGP: l.state.snapshot().FRR, Primary: l.switchboardPrimary()}
 	workloads := []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"}
 	if l.interCluster() {
 		p.InterCluster = l.interClusterParams(c)
@@ -129,6 +129,9 @@ func (l *lab) installCluster(ctx context.Context, c Cluster) error {
 			return fmt.Errorf("%w\nlast log lines of %s:\n%s", err, w, logs)
 		}
 	}
+	if l.switchboardPrimary() { // CoreDNS could not start before the primary network
+		return l.waitDNS(ctx, c)
+	}
 	return nil
 }
 
@@ -147,6 +150,7 @@ func reopen(cfg Config) (*lab, error) {
 		return nil, err
 	}
 	l := &lab{cfg: cfg, topo: topo, dir: cfg.Dir, state: st, p: newProgress(cfg.Out)}
+	l.cfg.Primary = r.Primary
 	l.bin.k8sDir = filepath.Dir(r.Kubectl)
 	return l, nil
 }

@@ -40,7 +40,11 @@ type Config struct {
 	// FRR adds per cluster a router (FRR) on the node network and a client
 	// namespace behind it, and runs the agents with --bgp (frr.go).
 	FRR bool
-	Out io.Writer // progress output; nil discards
+	// Primary is the pods' primary network: "" or PrimaryBridge (the
+	// reference bridge plugin, the default) or PrimarySwitchboard
+	// (Switchboard itself, installed by Install; see primary.go).
+	Primary string
+	Out     io.Writer // progress output; nil discards
 }
 
 // DefaultDir is where a lab keeps its state, configuration and logs.
@@ -102,11 +106,14 @@ func Up(ctx context.Context, cfg Config) (err error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "logs"), 0o755); err != nil {
 		return fmt.Errorf("create lab directory: %w", err)
 	}
+	if err := checkPrimary(cfg.Primary); err != nil {
+		return err
+	}
 	st, err := newState(cfg.Dir, cfg.Name, cfg.Clusters, cfg.Nodes)
 	if err != nil {
 		return err
 	}
-	if err := st.update(func(r *record) { r.FRR = cfg.FRR }); err != nil {
+	if err := st.update(func(r *record) { r.FRR, r.Primary = cfg.FRR, cfg.Primary }); err != nil {
 		return err
 	}
 	l := &lab{cfg: cfg, topo: topo, dir: cfg.Dir, state: st, p: p}
@@ -277,6 +284,10 @@ func (l *lab) upCluster(ctx context.Context, c Cluster) error {
 	done(err)
 	if err != nil {
 		return err
+	}
+	if l.switchboardPrimary() {
+		l.p.printf("%s: cluster DNS waits for the primary network: `lab install` starts Switchboard, then CoreDNS runs", c.Name)
+		return nil
 	}
 	done = l.p.step("%s: cluster DNS: CoreDNS %s ready as kube-system/kube-dns at %s (%s)",
 		c.Name, toolchain.CoreDNSVersion, c.DNSServiceIP(), ClusterDomain)

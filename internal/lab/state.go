@@ -22,8 +22,9 @@ type record struct {
 	Name     string            `json:"name"`
 	Clusters int               `json:"clusters"`
 	Nodes    int               `json:"nodes"`
-	Ready    bool              `json:"ready"`         // Up finished
-	FRR      bool              `json:"frr,omitempty"` // up with --frr: the fabric of frr.go
+	Ready    bool              `json:"ready"`             // Up finished
+	FRR      bool              `json:"frr,omitempty"`     // up with --frr: the fabric of frr.go
+	Primary  string            `json:"primary,omitempty"` // Config.Primary
 	Kubectl  string            `json:"kubectl,omitempty"`
 	NetNS    []string          `json:"netns,omitempty"`
 	MountNS  []string          `json:"mountns,omitempty"` // bind-mounted mount-namespace files

@@ -2,6 +2,7 @@ package netdev
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -52,4 +53,27 @@ func (d *Devices) Delete(name string) (deleted bool, err error) {
 		return false, fmt.Errorf("delete %q: %w", name, err)
 	}
 	return true, nil
+}
+
+// LinkWithAddr returns the link of h's namespace that holds addr (the
+// node's underlay interface, found by the node's InternalIP); h nil is the
+// caller's own namespace.
+func LinkWithAddr(h *netlink.Handle, addr netip.Addr) (netlink.Link, error) {
+	if h == nil {
+		h = &netlink.Handle{}
+	}
+	addrs, err := h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == addr {
+			l, err := h.LinkByIndex(a.LinkIndex)
+			if err != nil {
+				return nil, fmt.Errorf("find the link holding %s: %w", addr, err)
+			}
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("no interface holds %s: is NODE_IP the node's InternalIP?", addr)
 }

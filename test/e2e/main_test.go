@@ -25,6 +25,7 @@ var (
 	keepLab  = flag.Bool("keep-lab", false, "leave the lab up after the tests (for debugging)")
 	binDir   = flag.String("bin", "../../bin", "directory of the project's built binaries (make build)")
 	useLab   = flag.String("use-lab", "", "run against this lab, already up and installed, and leave it up (for quick iterations; no teardown check)")
+	primary  = flag.String("primary", "", "the lab's primary network: \"\" or bridge (default: 2 clusters of 2 nodes) or switchboard (1 cluster of 2 nodes; the TestPrimary tests run, with -run TestPrimary)")
 	handle   *lab.Handle
 	labCfg   lab.Config
 	hostSnap hostState
@@ -48,7 +49,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	if *useLab != "" {
-		labCfg = lab.Config{Name: *useLab, ImageBin: bin, Out: os.Stdout}
+		labCfg = lab.Config{Name: *useLab, ImageBin: bin, Out: os.Stdout, Primary: *primary}
 		if handle, err = lab.Open(labCfg); err != nil {
 			fmt.Println("e2e:", err)
 			return 1
@@ -56,6 +57,9 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	labCfg = lab.Config{Name: "e2e" + hex.EncodeToString(suffix), Clusters: 2, Nodes: 2, ImageBin: bin, Out: os.Stdout, FRR: true}
+	if *primary == lab.PrimarySwitchboard {
+		labCfg.Clusters, labCfg.Primary = 1, *primary
+	}
 	if hostSnap, err = snapshotHost(); err != nil {
 		fmt.Println("e2e: snapshot host:", err)
 		return 1

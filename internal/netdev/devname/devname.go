@@ -14,11 +14,14 @@
 package devname
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 )
 
-// Prefixes of every device Switchboard makes. All but PrefixPodPort are
+// Prefixes of every device Switchboard makes. All but PrefixPodPort and
+// PrefixPrimaryPort are
 // followed by a VNI or link ID in decimal without leading zeros (Numbered),
 // so every name is at most 12 characters, within IFNAMSIZ-1 (15).
 const (
@@ -29,7 +32,18 @@ const (
 	PrefixEdgeCable  = "sbn"  // the edge cable's end that the edge takes (agent makes, edge enslaves)
 	PrefixLinkBridge = "sbwb" // an inter-cluster link's bridge (edge)
 	PrefixTunnelPort = "sbwx" // an inter-cluster link's VXLAN tunnel port (edge)
+	// PrefixPrimaryPort is the host end of a pod's primary interface
+	// (agent in primary mode, package clusternet), then 11 hex digits.
+	PrefixPrimaryPort = "sbp"
 )
+
+// Hashed returns prefix followed by 11 hex digits of
+// sha256(containerID + "/" + ifName): the name of the host end of a pod
+// interface, stable across restarts, at most 14 characters.
+func Hashed(prefix, containerID, ifName string) string {
+	sum := sha256.Sum256([]byte(containerID + "/" + ifName))
+	return prefix + hex.EncodeToString(sum[:])[:11]
+}
 
 // MaxVNI is the largest number a name carries: VXLAN network identifiers,
 // and so the inter-cluster link IDs too, have 24 bits.
