@@ -71,9 +71,11 @@ test: lint check-generated deps test-unit test-e2e
 test-unit:
 	$(GO) test -count=1 ./...
 
-## test-e2e: bring up a private lab (2 clusters x 2 nodes), run the e2e tests, tear it down
+## test-e2e: bring up a private lab (2 clusters x 2 nodes), run the e2e tests, tear it down; then
+## the same on a lab whose primary network is Switchboard (1 cluster x 2 nodes) for the TestPrimary tests
 test-e2e: build
 	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -v ./test/e2e/ -args -bin=$(BIN)
+	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -v -run 'TestPrimary' ./test/e2e/ -args -bin=$(BIN) -primary=switchboard
 
 ## lab-up: bring up the lab (2 clusters x 2 nodes) named $(LAB)
 lab-up: build
