@@ -16,6 +16,7 @@ import (
 // as plain VXLAN.
 type edgeTunnel struct {
 	o         options
+	impl      wireguard.Implementation
 	engine    *wireguard.Engine // nil for plain VXLAN
 	port      uint16            // on the WAN
 	publicKey string            // registered with the providers; "" for plain VXLAN
@@ -33,6 +34,14 @@ func newTunnel(o options, log *slog.Logger) (*edgeTunnel, error) {
 	if t.port == 0 {
 		t.port = tunnel.DefaultWireGuardPort
 	}
+	switch o.wgImplementation {
+	case "auto", "":
+		t.impl = wireguard.Auto
+	case string(wireguard.Kernel), string(wireguard.Userspace), string(wireguard.External):
+		t.impl = wireguard.Implementation(o.wgImplementation)
+	default:
+		return nil, fmt.Errorf("--wireguard-implementation %q: use auto, kernel, userspace or external", o.wgImplementation)
+	}
 	key, err := wireguard.LoadOrCreateKey(o.wgKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--wireguard-key-file: %w", err)
@@ -48,7 +57,7 @@ func (t *edgeTunnel) make(h *netlink.Handle, wan tunnel.WAN, log *slog.Logger) (
 		return tunnel.NewVXLAN(h, wan, log)
 	}
 	return tunnel.NewWireGuard(h, wan, tunnel.WireGuardOptions{
-		Device: t.engine, Name: t.o.wgInterface, KeyFile: t.o.wgKeyFile,
+		Device: t.engine, Name: t.o.wgInterface, KeyFile: t.o.wgKeyFile, Implementation: t.impl,
 	}, log)
 }
 
