@@ -166,10 +166,12 @@ func TestInterClusterRestartsUnderTraffic(t *testing.T) {
 	ctx := testContext(t, 20*time.Minute)
 	a, b := cluster(t, "a"), cluster(t, "b")
 	const ns, net = "icrs", "restart-inter-network"
-	user := newUser(t, ctx, "rita")
+	// A user of its own per run, so that runs against one lab (-use-lab) do
+	// not meet the IDCO's record of the last one.
+	user := newUser(t, ctx, fmt.Sprintf("rita%d", time.Now().Unix()%1000000))
 	user.register(t, ctx)
-	setupNetworks(t, ctx, a, ns, extNetwork(ns, net, clusterRanges["a"], "rita", user.pub(t)))
-	setupNetworks(t, ctx, b, ns, extNetwork(ns, net, clusterRanges["b"], "rita", user.pub(t)))
+	setupNetworks(t, ctx, a, ns, extNetwork(ns, net, clusterRanges["a"], user.name, user.pub(t)))
+	setupNetworks(t, ctx, b, ns, extNetwork(ns, net, clusterRanges["b"], user.name, user.pub(t)))
 	for _, k := range []*kube.Cluster{a, b} {
 		waitCondition(t, ctx, k, ns, net, "Ready", "Registered")
 	}
