@@ -156,6 +156,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
 			UID: os.Getenv("POD_UID")},
 		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg, Rotate: tun.rotate(),
+		Changed: tun.changed(ctx, log),
 	})
 	if err != nil {
 		return err

@@ -76,6 +76,16 @@ func (t *edgeTunnel) rotate() func(context.Context) (string, error) {
 	}
 }
 
+// changed is the controller's Changed: the re-creations of the device of
+// switchboard-tunnel (implementation external); nil otherwise, where the
+// edge makes the device itself.
+func (t *edgeTunnel) changed(ctx context.Context, log *slog.Logger) <-chan struct{} {
+	if t.engine == nil || t.impl != wireguard.External {
+		return nil
+	}
+	return watchDevice(ctx, t.o.wgInterface, log)
+}
+
 func (t *edgeTunnel) mode() string {
 	if t.engine == nil {
 		return "none (INSECURE plain VXLAN)"
