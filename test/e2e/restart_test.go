@@ -233,7 +233,7 @@ func TestInterClusterRestartsUnderTraffic(t *testing.T) {
 			}
 		})
 		if r.received != r.sent {
-			t.Errorf("established members lost %d packets while the IDCO restarted:\n%s", r.sent-r.received, r.out)
+			t.Errorf("established members lost %d packets while the IDCO restarted (%s)", r.sent-r.received, r)
 		}
 		start := time.Now()
 		if err := a.WaitPodsReady(ctx, ns, "app=joiner", 3*time.Minute); err != nil {
@@ -251,7 +251,7 @@ func TestInterClusterRestartsUnderTraffic(t *testing.T) {
 				deleteSystemPods(t, ctx, k, "switchboard-edge", "daemonset/switchboard-edge")
 			})
 			if r.received != r.sent {
-				t.Errorf("lost %d packets while %s's edge pod was replaced (the tunnel should not go with it):\n%s", r.sent-r.received, k.Name, r.out)
+				t.Errorf("lost %d packets while %s's edge pod was replaced (the tunnel should not go with it: %s)", r.sent-r.received, k.Name, r)
 			}
 		})
 	}
@@ -261,7 +261,7 @@ func TestInterClusterRestartsUnderTraffic(t *testing.T) {
 			killContainer(t, ctx, a, pod, node)
 		})
 		if r.received != r.sent {
-			t.Errorf("lost %d packets while a's edge process restarted:\n%s", r.sent-r.received, r.out)
+			t.Errorf("lost %d packets while a's edge process restarted (%s)", r.sent-r.received, r)
 		}
 	})
 	// What the design does not save: the tunnel's own pod. The device goes
@@ -310,7 +310,7 @@ func TestOperatorRestartUnderTraffic(t *testing.T) {
 	r := f.wait(t, "the operator's restart")
 	t.Logf("pod1 -> pod2 at 100/s during the operator's restart: %s", r)
 	if r.received != r.sent {
-		t.Errorf("established members lost %d packets while the operator restarted:\n%s", r.sent-r.received, r.out)
+		t.Errorf("established members lost %d packets while the operator restarted (%s)", r.sent-r.received, r)
 	}
 	if gone := detached(before, members(t, ctx, k, ns, "steady")); len(gone) > 0 || len(before) != 2 {
 		t.Errorf("members detached (or made again) across the operator's restart: %q (of %q)", gone, before)
