@@ -42,6 +42,7 @@ type options struct {
 	certs                  string
 	metricsAddr, probeAddr string
 	wgKeyFile, wgInterface string
+	wgImplementation       string
 	insecurePlainVXLAN     bool
 	adminSocket            string
 	daemonSet              string
@@ -63,6 +64,7 @@ func main() {
 	flag.UintVar(&o.wanPort, "wan-port", 0, "UDP port of the tunnels on the WAN, the same on every edge; 0: 51820 (WireGuard), or 4790 with --insecure-plain-vxlan-wan")
 	flag.StringVar(&o.wgKeyFile, "wireguard-key-file", "/var/lib/switchboard-edge/wireguard.key", "this edge's WireGuard private key (mode 0600), made on first start; only its public key leaves the node")
 	flag.StringVar(&o.wgInterface, "wireguard-interface", "sbwg0", "name of the edge's WireGuard interface")
+	flag.StringVar(&o.wgImplementation, "wireguard-implementation", "auto", "who makes the WireGuard device: auto (the kernel's where it has the module, else embedded wireguard-go, which dies with this process), kernel, userspace (embedded), or external (made and kept by \"switchboard-edge tunnel\", the switchboard-tunnel DaemonSet, so the tunnel outlives restarts of the edge)")
 	flag.BoolVar(&o.insecurePlainVXLAN, "insecure-plain-vxlan-wan", false, "INSECURE: carry inter-cluster links as plain VXLAN on the WAN, unencrypted and unauthenticated (anyone on the WAN can read members' traffic and inject frames); every ext-vnet carried gets a Warning event and condition")
 	flag.Var(&o.providers, "provider", "an IDCO to serve, name=host:port (repeatable); its client certificates are in --idco-certs/<name>")
 	flag.StringVar(&o.certs, "idco-certs", "/etc/switchboard/idco", "client certificates, one subdirectory per provider name (ca.crt, tls.crt, tls.key)")
@@ -73,6 +75,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rotate-key" {
 		if err := rotateKey(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "switchboard-edge rotate-key:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "tunnel" {
+		if err := runTunnel(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-edge tunnel:", err)
 			os.Exit(1)
 		}
 		return
@@ -147,6 +156,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Pod: sbv1.PodRef{Namespace: os.Getenv("POD_NAMESPACE"), Name: os.Getenv("POD_NAME"),
 			UID: os.Getenv("POD_UID")},
 		Providers: providers, Client: kube, Edge: e, Log: log, Metrics: reg, Rotate: tun.rotate(),
+		Changed: tun.changed(ctx, log),
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 // as plain VXLAN.
 type edgeTunnel struct {
 	o         options
+	impl      wireguard.Implementation
 	engine    *wireguard.Engine // nil for plain VXLAN
 	port      uint16            // on the WAN
 	publicKey string            // registered with the providers; "" for plain VXLAN
@@ -33,6 +34,14 @@ func newTunnel(o options, log *slog.Logger) (*edgeTunnel, error) {
 	if t.port == 0 {
 		t.port = tunnel.DefaultWireGuardPort
 	}
+	switch o.wgImplementation {
+	case "auto", "":
+		t.impl = wireguard.Auto
+	case string(wireguard.Kernel), string(wireguard.Userspace), string(wireguard.External):
+		t.impl = wireguard.Implementation(o.wgImplementation)
+	default:
+		return nil, fmt.Errorf("--wireguard-implementation %q: use auto, kernel, userspace or external", o.wgImplementation)
+	}
 	key, err := wireguard.LoadOrCreateKey(o.wgKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--wireguard-key-file: %w", err)
@@ -48,7 +57,7 @@ func (t *edgeTunnel) make(h *netlink.Handle, wan tunnel.WAN, log *slog.Logger) (
 		return tunnel.NewVXLAN(h, wan, log)
 	}
 	return tunnel.NewWireGuard(h, wan, tunnel.WireGuardOptions{
-		Device: t.engine, Name: t.o.wgInterface, KeyFile: t.o.wgKeyFile,
+		Device: t.engine, Name: t.o.wgInterface, KeyFile: t.o.wgKeyFile, Implementation: t.impl,
 	}, log)
 }
 
@@ -65,6 +74,16 @@ func (t *edgeTunnel) rotate() func(context.Context) (string, error) {
 		t.publicKey = k.String()
 		return t.publicKey, nil
 	}
+}
+
+// changed is the controller's Changed: the re-creations of the device of
+// switchboard-tunnel (implementation external); nil otherwise, where the
+// edge makes the device itself.
+func (t *edgeTunnel) changed(ctx context.Context, log *slog.Logger) <-chan struct{} {
+	if t.engine == nil || t.impl != wireguard.External {
+		return nil
+	}
+	return watchDevice(ctx, t.o.wgInterface, log)
 }
 
 func (t *edgeTunnel) mode() string {

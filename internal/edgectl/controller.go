@@ -57,6 +57,10 @@ type Options struct {
 	// Rotate makes the edge's WireGuard key anew and returns the new
 	// public key (wireguard.Engine.Rotate); nil for plain VXLAN.
 	Rotate func(ctx context.Context) (publicKey string, err error)
+	// Changed, if not nil, asks for a convergence at once with the configs
+	// at hand, as when the WireGuard device was made anew under the edge
+	// (switchboard-tunnel restarted) and needs its key and peers again.
+	Changed <-chan struct{}
 
 	PollWait time.Duration // long-poll wait; default 50s
 	Resync   time.Duration // re-converge an unchanged config; default 30s
@@ -178,6 +182,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		case reply := <-c.rotate:
 			key, err := c.rotateKey(ctx)
 			reply <- rotation{key, err}
+		case <-c.o.Changed:
+			c.log.Info("re-converging: the tunnel's device changed")
 		case <-timer.C:
 		}
 		next := c.o.Resync

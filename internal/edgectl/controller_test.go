@@ -213,3 +213,41 @@ func TestControlLoop(t *testing.T) {
 	})
 	must(t, kube.Get(ctx, client.ObjectKeyFromObject(podAtt), &still))
 }
+
+// TestChangedConvergesAtOnce: a signal on Options.Changed (the tunnel's
+// device was made anew) converges at once with the configs at hand, long
+// before the resync.
+func TestChangedConvergesAtOnce(t *testing.T) {
+	srv := newTestIDCO(t)
+	ctx := context.Background()
+	must(t, srv.svc.SetEdgeEndpoint(ctx, "b", idco.EdgeEndpointRequest{Endpoint: "198.19.0.11:4790"}))
+	srv.connect("inter")
+	scheme := runtime.NewScheme()
+	must(t, sbv1.AddToScheme(scheme))
+	fe := &fakeEdge{}
+	changed := make(chan struct{}, 1)
+	c, err := New(Options{
+		Cluster:   "a",
+		Local:     Local{Node: "gw", WAN: netip.MustParseAddr("198.19.0.10"), WANDevice: "wan0"},
+		NodeIP:    netip.MustParseAddr("198.18.0.10"),
+		Pod:       sbv1.PodRef{Namespace: "switchboard-system", Name: "edge-1", UID: "u-edge"},
+		Providers: []Provider{{Name: "idco-test", IDCO: srv.client("a")}},
+		Client:    fake.NewClientBuilder().WithScheme(scheme).Build(), Edge: fe,
+		PollWait: time.Hour, Resync: time.Hour, Changed: changed,
+	})
+	must(t, err)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "first convergence", func() (bool, string) {
+		l, n := fe.links()
+		return n >= 1 && l != "", l
+	})
+	_, before := fe.links()
+	changed <- struct{}{}
+	eventually(t, "convergence after the change", func() (bool, string) {
+		_, n := fe.links()
+		return n > before, fmt.Sprint(n-before, " Sets")
+	})
+}

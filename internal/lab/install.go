@@ -101,7 +101,7 @@ func (l *lab) installCluster(ctx context.Context, c Cluster) error {
 	workloads := []string{"deployment/switchboard-operator", "daemonset/switchboard-agent"}
 	if l.interCluster() {
 		p.InterCluster = l.interClusterParams(c)
-		workloads = append(workloads, "daemonset/switchboard-edge")
+		workloads = append(workloads, "daemonset/switchboard-tunnel", "daemonset/switchboard-edge")
 	}
 	manifests, err := config.Manifests(p)
 	if err != nil {

@@ -175,17 +175,28 @@ func (l *lab) idcoSecret(c Cluster) ([]byte, error) {
 }
 
 // RestartIDCO stops the lab's IDCO and starts it again on the same
-// database, as an operator restarting the service would.
-func RestartIDCO(ctx context.Context, cfg Config) error {
+// database, as an operator restarting the service would. during, if not
+// nil, runs while the IDCO is down (a test's requests made in the outage);
+// its error is returned after the IDCO is started again.
+func RestartIDCO(ctx context.Context, cfg Config, during ...func() error) error {
 	cfg.setDefaults()
 	l, err := reopen(cfg)
 	if err != nil {
 		return err
 	}
-	if _, ok := l.idcoProc(); !ok {
+	p, ok := l.idcoProc()
+	if !ok {
 		return fmt.Errorf("lab %q runs no IDCO: it has one cluster, or `switchboard lab install` has not run", cfg.Name)
 	}
-	return l.restartIDCO(ctx)
+	if len(during) == 0 {
+		return l.restartIDCO(ctx)
+	}
+	stopRecorded(ctx, []Proc{p}, 5*time.Second)
+	var errs []error
+	for _, f := range during {
+		errs = append(errs, f())
+	}
+	return errors.Join(append(errs, l.startIDCO(ctx))...)
 }
 
 // InWAN returns a command that runs name ARGS in the lab's WAN network

@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,15 @@ type AttachmentReconciler struct {
 	// means 60s. Pod deletions trigger a check at once; this is the
 	// backstop.
 	Interval time.Duration
+	// EdgeGrace is how long an edge Attachment (role Edge) outlives its
+	// pod; 0 means 2 minutes. The edge's next pod on that node (a restart,
+	// an upgrade, a crash) takes the Attachment over in place within it,
+	// so the agent keeps the edge's cable and traffic across the clusters
+	// carries on; an edge that does not come back loses it after the grace.
+	EdgeGrace time.Duration
+
+	mu        sync.Mutex
+	goneSince map[types.UID]time.Time // edge Attachments whose pod is gone, and since when
 }
 
 // +kubebuilder:rbac:groups=switchboard.dev,resources=attachments,verbs=get;list;watch;delete
@@ -62,8 +72,15 @@ func (r *AttachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 	if why == "" {
+		r.forget(att.UID)
 		return ctrl.Result{RequeueAfter: r.interval()}, nil
 	}
+	if left := r.edgeGraceLeft(&att); left > 0 {
+		logf.FromContext(ctx).Info("edge attachment's pod is gone; waiting for the next edge pod to take it over", "network", att.Spec.Network,
+			"node", att.Spec.Node, "pod", att.Spec.Pod.Namespace+"/"+att.Spec.Pod.Name, "within", left.Round(time.Second))
+		return ctrl.Result{RequeueAfter: left}, nil
+	}
+	r.forget(att.UID)
 	deleted, err := podgc.Delete(ctx, r.Client, &att)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("delete attachment %q: %w", req, err)
@@ -79,6 +96,37 @@ func (r *AttachmentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			"deleted attachment %s (%v) of pod %s on node %s: %s", att.Name, att.Spec.IPs, pod, att.Spec.Node, why)
 	}
 	return ctrl.Result{}, nil
+}
+
+// edgeGraceLeft is how much longer the edge Attachment att, whose pod is
+// gone, is kept; 0 for a pod's Attachment, or once the grace has run out.
+// The start of the grace is this process's first sight of the pod gone: an
+// operator that restarts starts it again, which only delays the deletion.
+func (r *AttachmentReconciler) edgeGraceLeft(att *v1alpha1.Attachment) time.Duration {
+	if !att.Spec.IsEdge() {
+		return 0
+	}
+	grace := r.EdgeGrace
+	if grace <= 0 {
+		grace = 2 * time.Minute
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.goneSince == nil {
+		r.goneSince = map[types.UID]time.Time{}
+	}
+	since, ok := r.goneSince[att.UID]
+	if !ok {
+		since = time.Now()
+		r.goneSince[att.UID] = since
+	}
+	return max(grace-time.Since(since), 0)
+}
+
+func (r *AttachmentReconciler) forget(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.goneSince, uid)
 }
 
 func (r *AttachmentReconciler) interval() time.Duration {

@@ -42,7 +42,7 @@ func choose(name string, want Implementation, existing string, addKernel func() 
 	case existing == linkKindWireGuard:
 		return Kernel, nil
 	case existing != "":
-		return "", fmt.Errorf("a %s device named %q exists that this engine did not make (another edge or wireguard-go may hold it): stop its owner or delete it (ip link del %s), or choose another name", existing, name, name)
+		return "", fmt.Errorf("a %s device named %q exists that this engine did not make (another edge, wireguard-go or switchboard-tunnel may hold it): use implementation external to configure switchboard-tunnel's device, or stop its owner or delete it (ip link del %s), or choose another name", existing, name, name)
 	case want == Userspace:
 		return Userspace, nil
 	}

@@ -25,6 +25,13 @@ const (
 	// Userspace uses embedded wireguard-go even where the kernel has the
 	// module.
 	Userspace Implementation = "userspace"
+	// External configures a device that another process made and keeps:
+	// a kernel device, or a wireguard-go device that serves its UAPI
+	// socket (/var/run/wireguard/NAME.sock), such as the one "Serve"
+	// runs in the switchboard-tunnel DaemonSet. The engine never makes
+	// nor removes it, so the tunnel outlives the process that configures
+	// it; Set fails while the device is missing.
+	External Implementation = "external"
 )
 
 // Config is the desired WireGuard device. The caller owns it; Set does not
@@ -89,9 +96,9 @@ func (c Config) check() error {
 		errs = append(errs, fmt.Errorf("mtu %d: must be %d to 65535 (WAN MTU minus %d for IPv4, %d for IPv6)", c.MTU, MinMTU, OverheadIPv4, OverheadIPv6))
 	}
 	switch c.Implementation {
-	case Auto, Kernel, Userspace:
+	case Auto, Kernel, Userspace, External:
 	default:
-		errs = append(errs, fmt.Errorf("implementation %q: must be empty (auto), %q or %q", c.Implementation, Kernel, Userspace))
+		errs = append(errs, fmt.Errorf("implementation %q: must be empty (auto), %q, %q or %q", c.Implementation, Kernel, Userspace, External))
 	}
 	seen := map[wgtypes.Key]bool{}
 	for i, p := range c.Peers {

@@ -27,6 +27,18 @@
 // the kernel first and falls back when the kernel does not know the device
 // type (see choose).
 //
+// A third way keeps the device out of the configuring process: Serve runs
+// embedded wireguard-go (or makes a kernel device) in a long-lived process
+// of its own, the switchboard-tunnel DaemonSet on a gateway node, and
+// serves wireguard-go's UAPI socket in /var/run/wireguard; an Engine of
+// implementation External then configures that device through wgctrl,
+// exactly as it would a kernel device, never making nor removing it. The
+// edge runs that way, so a restart of the edge (its pod deleted, its
+// process crashed, an upgrade) leaves the tunnel, its peers and its
+// sessions as they are: the new edge's first Set finds nothing to change.
+// An embedded device (Userspace, or Auto without the kernel module) dies
+// with its process and takes the tunnel down until the next Set.
+//
 // Speed of the embedded device: wireguard-go reads its TUN device with the
 // kernel's segmentation offloads, so a TCP stream through the tunnel comes
 // up as 64 KiB packets, one read for ~45 wire packets. The edge does not

@@ -131,7 +131,7 @@ func (e *Engine) PublicKey() wgtypes.Key {
 // may be Set again afterwards. A kernel device outlives its process unless
 // closed, and a new Engine adopts it without a gap, so an edge that
 // restarts should not Close; an embedded device goes with its process
-// either way.
+// either way. An External device is left as it is (its owner removes it).
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -210,6 +210,15 @@ func openDevice(c Config, log *slog.Logger) (*liveDevice, error) {
 	} else if !errors.As(err, &nf) {
 		d.closeHandles()
 		return nil, fmt.Errorf("look for interface %q in %q: %w", c.Name, d.netnsPath, err)
+	}
+	if c.Implementation == External {
+		d.impl = External
+		d.b, err = openExternal(d.ns, d.h, c.Name, existing)
+		if err != nil {
+			d.closeHandles()
+			return nil, err
+		}
+		return d, nil
 	}
 	d.impl, err = choose(c.Name, c.Implementation, existing, func() error { return addKernelLink(d.h, c.Name, c.MTU) })
 	if err == nil && d.impl == Kernel {

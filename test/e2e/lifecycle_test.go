@@ -42,7 +42,14 @@ func restartAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node strin
 // through containerd) and waits for the kubelet to restart it.
 func killAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node string) {
 	t.Helper()
-	pod := agentPod(t, ctx, k, node)
+	killContainer(t, ctx, k, agentPod(t, ctx, k, node), node)
+}
+
+// killContainer SIGKILLs the process of the first container of pod (in
+// switchboard-system, on node) and waits for the kubelet to restart it and
+// the pod to be Ready again.
+func killContainer(t *testing.T, ctx context.Context, k *kube.Cluster, pod, node string) {
+	t.Helper()
 	st, err := k.Kubectl(ctx, "", "get", "pod", "-n", "switchboard-system", pod, "-o",
 		"jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}")
 	if err != nil {
@@ -69,12 +76,12 @@ func killAgent(t *testing.T, ctx context.Context, k *kube.Cluster, node string) 
 		}
 	}
 	if pid <= 0 {
-		t.Fatalf("no task for agent container %s on %s:\n%s", id, node, out)
+		t.Fatalf("no task for container %s of %s on %s:\n%s", id, pod, node, out)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill agent pid %d: %v", pid, err)
+		t.Fatalf("kill %s pid %d: %v", pod, pid, err)
 	}
-	t.Logf("killed switchboard-agent (pid %d) on %s", pid, node)
+	t.Logf("killed %s (pid %d) on %s", pod, pid, node)
 	jp := `jsonpath={.status.containerStatuses[0].restartCount}`
 	if _, err := k.Kubectl(ctx, "", "wait", "-n", "switchboard-system", "pod/"+pod, "--for="+jp+"="+strconv.Itoa(restarts+1), "--timeout=90s"); err != nil {
 		t.Fatal(err)

@@ -33,7 +33,8 @@ type WireGuardOptions struct {
 	Name    string // of the interface, e.g. "sbwg0"
 	Netns   string // path of the edge's namespace; "" for the caller's
 	KeyFile string // the private key file (see wireguard.LoadOrCreateKey)
-	// Implementation is wireguard.Auto unless a test wants one.
+	// Implementation is wireguard.Auto unless a test or the operator
+	// (--wireguard-implementation) wants one.
 	Implementation wireguard.Implementation
 }
 
