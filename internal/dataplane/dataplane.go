@@ -25,6 +25,10 @@ type Dataplane struct {
 	h   *netlink.Handle // bound to the node namespace
 	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
+
+	hdel     *netlink.Handle          // background deletions of pod pairs (poddel.go), bound to the node namespace
+	deleting map[string]chan struct{} // host ends being deleted in the background → closed when done
+	pending  sync.WaitGroup           // the background deletions
 }
 
 // Option configures a Dataplane.
@@ -48,18 +52,27 @@ func New(opts ...Option) (*Dataplane, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.h, d.dev = h, netdev.New(h, d.log)
+	hdel, err := netdev.OpenHandle(d.ns)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	d.h, d.dev, d.hdel, d.deleting = h, netdev.New(h, d.log), hdel, map[string]chan struct{}{}
 	return d, nil
 }
 
-// Close releases the Dataplane's netlink socket. It changes nothing in the
-// kernel: devices and entries stay for the next Dataplane.
+// Close releases the Dataplane's netlink sockets, once the background
+// deletions of pod interfaces (DetachPod) have ended. It changes nothing
+// else in the kernel: devices and entries stay for the next Dataplane.
 func (d *Dataplane) Close() error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h != nil {
-		d.h.Close()
-		d.h, d.dev = nil, nil
+	h, hdel := d.h, d.hdel
+	d.h, d.dev, d.hdel = nil, nil, nil
+	d.mu.Unlock()
+	d.pending.Wait()
+	if h != nil {
+		h.Close()
+		hdel.Close()
 	}
 	return nil
 }

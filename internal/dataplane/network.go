@@ -145,7 +145,7 @@ func (d *Dataplane) removeUnused(vni uint32) error {
 // ports, which it returns instead.
 func (d *Dataplane) removeNetwork(vni uint32, n *ourDevices, links []netlink.Link) ([]string, error) {
 	if n.br != nil {
-		if ps := ports(n.br, links); len(ps) > 0 {
+		if ps := d.live(ports(n.br, links)); len(ps) > 0 {
 			return ps, nil
 		}
 	}

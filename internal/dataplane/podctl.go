@@ -96,16 +96,16 @@ func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bo
 }
 
 // DelPod removes a pod interface by deleting its host end, which removes the
-// pair. It is idempotent: a missing interface or namespace is success. The
-// host end's name alone identifies the pair, so netNS may be gone; it is
-// only logged.
+// pair, and returns once it is gone (also when DetachPod had started its
+// deletion). It is idempotent: a missing interface or namespace is success.
+// The host end's name alone identifies the pair, so netNS may be gone; it
+// is only logged.
 func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 	hostName := HostIfName(containerID, ifName)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h == nil {
-		return errClosed
+	if err := d.lockWithout(hostName); err != nil {
+		return err
 	}
+	defer d.mu.Unlock()
 	deleted, err := d.dev.Delete(hostName)
 	if err != nil || !deleted {
 		return err
@@ -130,7 +130,7 @@ func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	return ports(br, links), nil
+	return d.live(ports(br, links)), nil
 }
 
 // CheckPod reports whether a pod interface is as AddPod would have left it:
@@ -256,6 +256,9 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 			candidates = append(candidates, n)
 		}
 	}
+	d.mu.Lock()
+	candidates = d.live(candidates) // being deleted already
+	d.mu.Unlock()
 	if len(candidates) == 0 {
 		return nil, nil
 	}
@@ -288,7 +291,8 @@ func isPodPort(name string) bool {
 	return strings.HasPrefix(name, devname.PrefixPodPort) && !strings.HasPrefix(name, devname.PrefixVXLAN)
 }
 
-// PodPorts returns the names of every host-side pod interface on the node.
+// PodPorts returns the names of every host-side pod interface on the node,
+// but those being deleted (DetachPod).
 func (d *Dataplane) PodPorts() (map[string]bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -301,7 +305,7 @@ func (d *Dataplane) PodPorts() (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, l := range links {
-		if n := l.Attrs().Name; isPodPort(n) {
+		if n := l.Attrs().Name; isPodPort(n) && !d.isDeleting(n) {
 			out[n] = true
 		}
 	}

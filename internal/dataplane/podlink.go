@@ -40,11 +40,11 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h == nil {
-		return nil, errClosed
+	// A pair of the same name being deleted (DetachPod) is waited for.
+	if err := d.lockWithout(HostIfName(p.ContainerID, p.IfName)); err != nil {
+		return nil, err
 	}
+	defer d.mu.Unlock()
 	pns, err := openPodNS(p.NetNS)
 	if err != nil {
 		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)

@@ -1,0 +1,105 @@
+package dataplane
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/vishvananda/netlink"
+
+	"switchboard/internal/netdev"
+)
+
+// Deleting a veth pair is the slowest step of a pod's teardown: the kernel
+// waits for an RCU grace period under RTNL (15-20 ms, more when the machine
+// is busy), where setting a link down takes a fraction of a millisecond.
+// DetachPod therefore cuts the pod off its network at once, by taking the
+// host end down (a bridge port that is down forwards nothing and its FDB
+// entries are flushed), and deletes the pair in the background through a
+// netlink socket of its own, so that the deletion holds neither the
+// Dataplane's lock nor its socket. Until the deletion ends, the interface
+// counts as gone: PodPorts, LocalPorts and RemoveOrphans leave it out, and
+// PreparePod and DelPod of the same interface wait for it, so that a new
+// pair is never taken over by a deletion of the old one.
+
+// DetachPod takes the pod interface of containerID and ifName off its
+// network at once and deletes the pair in the background. When it returns
+// nil, nothing the pod sends or answers reaches the network any more, so its
+// addresses may be given to another pod. It is idempotent: a missing
+// interface (or one already being deleted) is success. DelPod does the
+// same and waits for the deletion.
+func (d *Dataplane) DetachPod(containerID, ifName string) error {
+	hostName := HostIfName(containerID, ifName)
+	if err := d.lockWithout(hostName); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	host, err := d.dev.Find(hostName, "")
+	if err != nil || host == nil {
+		return err
+	}
+	if err := d.h.LinkSetDown(host); err != nil && !netdev.IsNotFound(err) {
+		return fmt.Errorf("remove pod interface %q: set %q down: %w", ifName, hostName, err)
+	}
+	done := make(chan struct{})
+	d.deleting[hostName] = done
+	d.pending.Add(1)
+	go d.deleteLink(d.hdel, hostName, host.Attrs().Index, containerID, ifName, done)
+	return nil
+}
+
+// deleteLink deletes the link with index (named hostName) through hdel,
+// then ends hostName's entry in d.deleting. The index, not the name,
+// identifies the link: a new pair under the same name can only be made
+// once done is closed, but the index makes sure of it.
+func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int, containerID, ifName string, done chan struct{}) {
+	defer d.pending.Done()
+	la := netlink.NewLinkAttrs()
+	la.Index, la.Name = index, hostName
+	err := hdel.LinkDel(&netlink.Veth{LinkAttrs: la})
+	switch {
+	case err == nil:
+		d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "dev", hostName)
+	case netdev.IsNotFound(err): // the runtime deleted the pod's namespace first: the kernel took the pair with it
+	default:
+		// The port is down and off the network; the orphan collector
+		// removes it, as it does any port no attachment accounts for.
+		d.log.Error("delete pod interface; it stays down until the orphan collector removes it", "pod", containerID, "ifname", ifName, "dev", hostName, "error", err.Error())
+	}
+	d.mu.Lock()
+	if d.deleting[hostName] == done {
+		delete(d.deleting, hostName)
+	}
+	d.mu.Unlock()
+	close(done)
+}
+
+// lockWithout takes d.mu once no background deletion of hostName is under
+// way. It fails, without the lock, if the Dataplane is closed.
+func (d *Dataplane) lockWithout(hostName string) error {
+	for {
+		d.mu.Lock()
+		if d.h == nil {
+			d.mu.Unlock()
+			return errClosed
+		}
+		done := d.deleting[hostName]
+		if done == nil {
+			return nil
+		}
+		d.mu.Unlock()
+		<-done
+	}
+}
+
+// live returns names without those being deleted in the background. The
+// caller holds d.mu.
+func (d *Dataplane) live(names []string) []string {
+	return slices.DeleteFunc(names, d.isDeleting)
+}
+
+// isDeleting reports whether hostName is being deleted in the background.
+// The caller holds d.mu.
+func (d *Dataplane) isDeleting(hostName string) bool {
+	_, ok := d.deleting[hostName]
+	return ok
+}
