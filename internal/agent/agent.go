@@ -237,14 +237,17 @@ func (a *Agent) serveCNI(mgr manager.Manager) func(context.Context) error {
 	}
 }
 
-// sync converges the data plane on the API's view of this node.
+// sync converges the data plane on the API's view of this node. It runs on
+// every Network and Attachment event; desired and desiredShapes only read
+// the lists, so these share the cache's objects rather than copying every
+// attachment of the cluster on each event.
 func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	var nets sbv1.NetworkList
-	if err := a.cache.List(ctx, &nets); err != nil {
+	if err := a.cache.List(ctx, &nets, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	var atts sbv1.AttachmentList
-	if err := a.cache.List(ctx, &atts); err != nil {
+	if err := a.cache.List(ctx, &atts, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)
