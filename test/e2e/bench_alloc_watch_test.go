@@ -28,6 +28,7 @@ type addressWatch struct {
 	done   chan error // the decoder's end: nil once every pod is seen
 	mu     sync.Mutex
 	seen   map[string]time.Time // when each pod was first seen addressed
+	want   int                  // how many pods the round made
 }
 
 // errTimeLimit says that not every pod had an address in time.
@@ -37,7 +38,7 @@ var errTimeLimit = errors.New("not every pod had an address within the time limi
 // has been answered (its -v=6 log says so), so that every event after that
 // is seen as it happens. A watch started from the list never misses an
 // event in between either: kubectl watches from the list's resourceVersion.
-func watchAddresses(ctx context.Context, k *kube.Cluster, ns string) (*addressWatch, error) {
+func watchAddresses(ctx context.Context, k *kube.Cluster, ns string, want int) (*addressWatch, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	cmd, err := handle.KubectlCmd(wctx, k.Name, "get", "pods", "-n", ns, "-l", "app=alloc", "--watch", "-o", "json", "-v=6")
 	if err != nil {
@@ -58,7 +59,7 @@ func watchAddresses(ctx context.Context, k *kube.Cluster, ns string) (*addressWa
 		cancel()
 		return nil, fmt.Errorf("start kubectl watch: %w", err)
 	}
-	w := &addressWatch{cmd: cmd, cancel: cancel, done: make(chan error, 1), seen: map[string]time.Time{}}
+	w := &addressWatch{cmd: cmd, cancel: cancel, done: make(chan error, 1), seen: map[string]time.Time{}, want: want}
 	established := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -77,7 +78,7 @@ func watchAddresses(ctx context.Context, k *kube.Cluster, ns string) (*addressWa
 		for {
 			var p podMeta
 			if err := dec.Decode(&p); err != nil {
-				w.done <- fmt.Errorf("watch ended with %d of %d pods addressed: %w", len(w.snapshot()), allocPods, err)
+				w.done <- fmt.Errorf("watch ended with %d of %d pods addressed: %w", len(w.snapshot()), w.want, err)
 				return
 			}
 			if net1Address(p) == "" {
@@ -89,7 +90,7 @@ func watchAddresses(ctx context.Context, k *kube.Cluster, ns string) (*addressWa
 			}
 			n := len(w.seen)
 			w.mu.Unlock()
-			if n == allocPods {
+			if n == w.want {
 				w.done <- nil
 				return
 			}
