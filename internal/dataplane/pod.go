@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -216,16 +217,18 @@ func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p Po
 	if err := d.h.LinkAdd(veth); err != nil {
 		return nil, fmt.Errorf("add veth %q: %w", hostName, err)
 	}
-	// The host end is a bridge port, never an IP host.
-	host, err := d.dev.Created(hostName, "veth")
-	if err != nil {
-		return nil, err
+	// LinkAdd has read back the new host end's index (an existing link of
+	// the name would have failed it), and veth holds what it was made with:
+	// no need to read the link again. The host end is a bridge port, never
+	// an IP host.
+	if err := d.h.LinkSetIP6AddrGenMode(veth, nl.IN6_ADDR_GEN_MODE_NONE); err != nil {
+		return nil, fmt.Errorf("turn off IPv6 addresses on %q: %w", hostName, err)
 	}
 	peer, err := pns.h.LinkByName(p.IfName)
 	if err != nil {
 		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
 	}
-	return peer, d.setupLink(host, peer, pns, p, br)
+	return peer, d.configureLink(veth, peer, pns, p, br, true)
 }
 
 // podMTU is p's MTU: p.MTU, or the bridge's, never above the bridge's.
@@ -242,6 +245,13 @@ func podMTU(p PodInterface, br netlink.Link) (int, error) {
 // setupLink brings an existing pair to p's settings but the addresses:
 // bridge port, MTU, MAC and up state, changing only what differs.
 func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link) error {
+	return d.configureLink(host, peer, pns, p, br, false)
+}
+
+// configureLink is setupLink; fresh says the pair was just made, so it has
+// no shaping yet: unlimited, there is nothing to read or change (the two
+// qdisc dumps are spared on every ADD of an unshaped pod).
+func (d *Dataplane) configureLink(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link, fresh bool) error {
 	hostName := host.Attrs().Name
 	mtu, err := podMTU(p, br)
 	if err != nil {
@@ -273,6 +283,9 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 		if err := d.h.LinkSetUp(host); err != nil {
 			return fmt.Errorf("set %q up: %w", hostName, err)
 		}
+	}
+	if fresh && p.Bandwidth.IsZero() {
+		return nil
 	}
 	return d.shape(host, peer, pns, p.Bandwidth)
 }
