@@ -26,9 +26,12 @@ type Dataplane struct {
 	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
 
-	hdel     *netlink.Handle          // background deletions of pod pairs (poddel.go), bound to the node namespace
-	deleting map[string]chan struct{} // host ends being deleted in the background → closed when done
-	pending  sync.WaitGroup           // the background deletions
+	hdel     *netlink.Handle            // background deletions of pod pairs (poddel.go), bound to the node namespace
+	deleting map[string]chan struct{}   // host ends being deleted in the background → closed when done
+	adding   map[string]chan struct{}   // host ends PreparePod is making, outside d.mu → closed when done
+	addingTo map[uint32]map[string]bool // the same, by network: Set keeps these networks
+	pending  sync.WaitGroup             // the background deletions and the pod pairs being made
+	closed   bool                       // Close was called; h and hdel are closed once pending is done
 }
 
 // Option configures a Dataplane.
@@ -57,23 +60,28 @@ func New(opts ...Option) (*Dataplane, error) {
 		h.Close()
 		return nil, err
 	}
-	d.h, d.dev, d.hdel, d.deleting = h, netdev.New(h, d.log), hdel, map[string]chan struct{}{}
+	d.h, d.dev, d.hdel = h, netdev.New(h, d.log), hdel
+	d.deleting, d.adding, d.addingTo = map[string]chan struct{}{}, map[string]chan struct{}{}, map[uint32]map[string]bool{}
 	return d, nil
 }
 
 // Close releases the Dataplane's netlink sockets, once the background
-// deletions of pod interfaces (DetachPod) have ended. It changes nothing
-// else in the kernel: devices and entries stay for the next Dataplane.
+// deletions of pod interfaces (DetachPod) and the pod interfaces being
+// made (PreparePod) have ended. It changes nothing else in the kernel:
+// devices and entries stay for the next Dataplane. d.h and d.hdel are never
+// reassigned, so that the pod work outside d.mu may read them: d.closed
+// stops every new use.
 func (d *Dataplane) Close() error {
 	d.mu.Lock()
-	h, hdel := d.h, d.hdel
-	d.h, d.dev, d.hdel = nil, nil, nil
+	was := d.closed
+	d.closed = true
 	d.mu.Unlock()
-	d.pending.Wait()
-	if h != nil {
-		h.Close()
-		hdel.Close()
+	if was {
+		return nil
 	}
+	d.pending.Wait()
+	d.h.Close()
+	d.hdel.Close()
 	return nil
 }
 
@@ -110,7 +118,7 @@ func (d *Dataplane) Set(cfg Config) error {
 	cfg = cfg.clone()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	ul, err := d.h.LinkByName(cfg.Underlay)

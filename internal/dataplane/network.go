@@ -144,10 +144,13 @@ func (d *Dataplane) removeUnused(vni uint32) error {
 // removeNetwork deletes a network's devices unless its bridge has pod
 // ports, which it returns instead.
 func (d *Dataplane) removeNetwork(vni uint32, n *ourDevices, links []netlink.Link) ([]string, error) {
+	var ps []string
 	if n.br != nil {
-		if ps := d.live(ports(n.br, links)); len(ps) > 0 {
-			return ps, nil
-		}
+		ps = d.live(ports(n.br, links))
+	}
+	// Pods being made on the network (PreparePod) are ports too.
+	if ps = append(ps, slices.Sorted(maps.Keys(d.addingTo[vni]))...); len(ps) > 0 {
+		return ps, nil
 	}
 	for _, l := range []netlink.Link{n.port, n.cable, n.vx, n.br} {
 		if l == nil {

@@ -119,7 +119,7 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return nil, errClosed
 	}
 	br, err := d.dev.Find(bridgeName(vni), "")
@@ -143,7 +143,7 @@ func (d *Dataplane) CheckPod(p PodInterface) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	pns, err := openPodNS(p.NetNS)
@@ -241,7 +241,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 // its ADDs in flight). It returns the names it deleted.
 func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]string, error) {
 	d.mu.Lock()
-	if d.h == nil {
+	if d.closed {
 		d.mu.Unlock()
 		return nil, errClosed
 	}
@@ -257,7 +257,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 		}
 	}
 	d.mu.Lock()
-	candidates = d.live(candidates) // being deleted already
+	candidates = slices.DeleteFunc(d.live(candidates), func(n string) bool { return d.adding[n] != nil }) // being deleted or made
 	d.mu.Unlock()
 	if len(candidates) == 0 {
 		return nil, nil
@@ -296,7 +296,7 @@ func isPodPort(name string) bool {
 func (d *Dataplane) PodPorts() (map[string]bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return nil, errClosed
 	}
 	links, err := d.h.LinkList()

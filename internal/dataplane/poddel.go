@@ -73,16 +73,20 @@ func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int,
 	close(done)
 }
 
-// lockWithout takes d.mu once no background deletion of hostName is under
-// way. It fails, without the lock, if the Dataplane is closed.
+// lockWithout takes d.mu once no background deletion of hostName, and no
+// PreparePod making it, is under way. It fails, without the lock, if the
+// Dataplane is closed.
 func (d *Dataplane) lockWithout(hostName string) error {
 	for {
 		d.mu.Lock()
-		if d.h == nil {
+		if d.closed {
 			d.mu.Unlock()
 			return errClosed
 		}
 		done := d.deleting[hostName]
+		if done == nil {
+			done = d.adding[hostName]
+		}
 		if done == nil {
 			return nil
 		}

@@ -40,21 +40,60 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
 	}
-	// A pair of the same name being deleted (DetachPod) is waited for.
-	if err := d.lockWithout(HostIfName(p.ContainerID, p.IfName)); err != nil {
+	hostName := HostIfName(p.ContainerID, p.IfName)
+	// A pair of the same name being deleted (DetachPod) or made is waited for.
+	if err := d.lockWithout(hostName); err != nil {
 		return nil, err
 	}
-	defer d.mu.Unlock()
-	pns, err := openPodNS(p.NetNS)
+	br, createdNet, err := d.networkForPod(p)
 	if err != nil {
-		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
-	}
-	l, err := d.preparePod(pns, p)
-	if err != nil {
-		pns.close()
+		d.mu.Unlock()
 		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
+	done := d.startAdding(hostName, p.VNI)
+	d.mu.Unlock()
+
+	// The pod's own devices are made without d.mu: many ADDs at once (and
+	// Set) do not wait for each other's netlink round trips, only for the
+	// kernel's. The name is this call's alone (d.adding), and Set keeps the
+	// network while it is made (d.addingTo).
+	l, err := d.preparePod(p, br)
+
+	d.mu.Lock()
+	d.endAdding(hostName, p.VNI, done)
+	if err != nil && createdNet && !d.wanted(p.VNI) {
+		_ = d.removeUnused(p.VNI)
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
+	}
+	l.createdNet = createdNet
 	return l, nil
+}
+
+// startAdding marks hostName as being made on network vni and returns the
+// channel endAdding closes. The caller holds d.mu.
+func (d *Dataplane) startAdding(hostName string, vni uint32) chan struct{} {
+	done := make(chan struct{})
+	d.adding[hostName] = done
+	if d.addingTo[vni] == nil {
+		d.addingTo[vni] = map[string]bool{}
+	}
+	d.addingTo[vni][hostName] = true
+	d.pending.Add(1)
+	return done
+}
+
+// endAdding undoes startAdding. The caller holds d.mu.
+func (d *Dataplane) endAdding(hostName string, vni uint32, done chan struct{}) {
+	delete(d.adding, hostName)
+	delete(d.addingTo[vni], hostName)
+	if len(d.addingTo[vni]) == 0 {
+		delete(d.addingTo, vni)
+	}
+	close(done)
+	d.pending.Done()
 }
 
 // Finish completes the pod interface: it gives the pod end the MAC mac
@@ -101,7 +140,7 @@ func (l *PodLink) Remove() error {
 	d := l.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	hostName := HostIfName(l.p.ContainerID, l.p.IfName)
