@@ -104,9 +104,17 @@
 // steps, for a caller that is still choosing the addresses: PreparePod does
 // everything but the addresses and returns a PodLink, whose Finish adds
 // them (in the pod's namespace only, without the Dataplane's lock) and
-// whose Remove undoes PreparePod. DelPod deletes the host end,
-// which destroys the pair; the network's devices stay until a Set that no
-// longer lists the network finds the bridge without ports. A change of a
+// whose Remove undoes PreparePod. PreparePod holds the Dataplane's lock
+// only to find (or make) the network's devices; the pod's own devices are
+// made outside it, with the interface's name reserved and the network kept
+// by Set meanwhile, so that many pods starting at once, and Set, do not
+// queue behind each other's netlink round trips. DelPod deletes the host
+// end, which destroys the pair; DetachPod (the agent's CNI DEL) only takes
+// the host end down, which cuts the pod off its network at once, and
+// deletes the pair in the background (poddel.go): the kernel's deletion of
+// a veth pair waits for an RCU grace period. The network's devices stay
+// until a Set that no longer lists the network finds the bridge without
+// ports. A change of a
 // network's MTU reaches the bridge and VXLAN device at once, and a pod
 // interface when AddPod is called for it again (or when it is recreated).
 //
