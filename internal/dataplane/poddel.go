@@ -32,19 +32,24 @@ func (d *Dataplane) DetachPod(containerID, ifName string) error {
 	if err := d.lockWithout(hostName); err != nil {
 		return err
 	}
-	defer d.mu.Unlock()
-	host, err := d.dev.Find(hostName, "")
-	if err != nil || host == nil {
-		return err
-	}
-	if err := d.h.LinkSetDown(host); err != nil && !netdev.IsNotFound(err) {
-		return fmt.Errorf("remove pod interface %q: set %q down: %w", ifName, hostName, err)
-	}
+	// The name is reserved for this deletion at once, and the netlink work
+	// is done without d.mu: many DELs at once do not queue behind each
+	// other's round trips (nor behind Set).
 	done := make(chan struct{})
 	d.deleting[hostName] = done
 	d.pending.Add(1)
-	go d.deleteLink(d.hdel, hostName, host.Attrs().Index, containerID, ifName, done)
-	return nil
+	d.mu.Unlock()
+	host, err := d.dev.Find(hostName, "")
+	if err == nil && host != nil {
+		err = d.h.LinkSetDown(host)
+		if err == nil || netdev.IsNotFound(err) {
+			go d.deleteLink(d.hdel, hostName, host.Attrs().Index, containerID, ifName, done)
+			return nil
+		}
+		err = fmt.Errorf("remove pod interface %q: set %q down: %w", ifName, hostName, err)
+	}
+	d.endDeleting(hostName, done)
+	return err
 }
 
 // deleteLink deletes the link with index (named hostName) through hdel,
@@ -52,7 +57,6 @@ func (d *Dataplane) DetachPod(containerID, ifName string) error {
 // identifies the link: a new pair under the same name can only be made
 // once done is closed, but the index makes sure of it.
 func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int, containerID, ifName string, done chan struct{}) {
-	defer d.pending.Done()
 	la := netlink.NewLinkAttrs()
 	la.Index, la.Name = index, hostName
 	err := hdel.LinkDel(&netlink.Veth{LinkAttrs: la})
@@ -65,12 +69,18 @@ func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int,
 		// removes it, as it does any port no attachment accounts for.
 		d.log.Error("delete pod interface; it stays down until the orphan collector removes it", "pod", containerID, "ifname", ifName, "dev", hostName, "error", err.Error())
 	}
+	d.endDeleting(hostName, done)
+}
+
+// endDeleting ends hostName's entry in d.deleting, made by DetachPod.
+func (d *Dataplane) endDeleting(hostName string, done chan struct{}) {
 	d.mu.Lock()
 	if d.deleting[hostName] == done {
 		delete(d.deleting, hostName)
 	}
 	d.mu.Unlock()
 	close(done)
+	d.pending.Done()
 }
 
 // lockWithout takes d.mu once no background deletion of hostName, and no
