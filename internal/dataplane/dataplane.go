@@ -26,12 +26,19 @@ type Dataplane struct {
 	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
 
-	hdel     *netlink.Handle            // background deletions of pod pairs (poddel.go), bound to the node namespace
-	deleting map[string]chan struct{}   // host ends being deleted in the background → closed when done
-	adding   map[string]chan struct{}   // host ends PreparePod is making, outside d.mu → closed when done
+	hdel *netlink.Handle // background deletions of pod pairs (poddel.go), bound to the node namespace
+
+	// podMu guards the pod interfaces being made and deleted outside d.mu,
+	// so that ADD and DEL never wait for a Set (seconds, on a node whose
+	// RTNL is busy). Lock order: d.mu, then podMu; never d.mu while
+	// holding podMu.
+	podMu    sync.Mutex
+	deleting map[string]chan struct{}   // host ends being deleted → closed when done
+	adding   map[string]chan struct{}   // host ends PreparePod is making → closed when done
 	addingTo map[uint32]map[string]bool // the same, by network: Set keeps these networks
-	pending  sync.WaitGroup             // the background deletions and the pod pairs being made
-	closed   bool                       // Close was called; h and hdel are closed once pending is done
+	joined   map[uint32][]string        // pods PreparePod made since the last listing of networks (listNetworksKeeping)
+	pending  sync.WaitGroup             // the deletions and the pod pairs being made
+	closed   bool                       // Close was called (written under d.mu and podMu); h and hdel are closed once pending is done
 }
 
 // Option configures a Dataplane.
@@ -61,7 +68,7 @@ func New(opts ...Option) (*Dataplane, error) {
 		return nil, err
 	}
 	d.h, d.dev, d.hdel = h, netdev.New(h, d.log), hdel
-	d.deleting, d.adding, d.addingTo = map[string]chan struct{}{}, map[string]chan struct{}{}, map[uint32]map[string]bool{}
+	d.deleting, d.adding, d.addingTo, d.joined = map[string]chan struct{}{}, map[string]chan struct{}{}, map[uint32]map[string]bool{}, map[uint32][]string{}
 	return d, nil
 }
 
@@ -73,8 +80,10 @@ func New(opts ...Option) (*Dataplane, error) {
 // stops every new use.
 func (d *Dataplane) Close() error {
 	d.mu.Lock()
+	d.podMu.Lock()
 	was := d.closed
 	d.closed = true
+	d.podMu.Unlock()
 	d.mu.Unlock()
 	if was {
 		return nil

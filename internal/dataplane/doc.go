@@ -104,11 +104,13 @@
 // steps, for a caller that is still choosing the addresses: PreparePod does
 // everything but the addresses and returns a PodLink, whose Finish adds
 // them (in the pod's namespace only, without the Dataplane's lock) and
-// whose Remove undoes PreparePod. PreparePod holds the Dataplane's lock
-// only to find (or make) the network's devices; the pod's own devices are
-// made outside it, with the interface's name reserved and the network kept
-// by Set meanwhile, so that many pods starting at once, and Set, do not
-// queue behind each other's netlink round trips. DelPod deletes the host
+// whose Remove undoes PreparePod. PreparePod takes the Dataplane's lock
+// only to make a network's devices (its first pod on the node); otherwise
+// it reserves the interface's name and works without it, and Set keeps a
+// network while a pod is being made on it or has been since Set listed the
+// links, so that many pods starting at once do not queue behind each other,
+// nor behind a Set (seconds, on a node whose RTNL other work keeps busy).
+// DetachPod likewise never takes that lock. DelPod deletes the host
 // end, which destroys the pair; DetachPod (the agent's CNI DEL) only takes
 // the host end down, which cuts the pod off its network at once, and
 // deletes the pair in the background (poddel.go): the kernel's deletion of

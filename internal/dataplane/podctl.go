@@ -55,16 +55,9 @@ func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
 // whether it made the bridge.
 func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bool, err error) {
 	vni := pod.VNI
-	br, err = d.dev.Find(bridgeName(vni), "")
-	if err != nil {
-		return nil, false, err
-	}
-	vx, err := d.dev.Find(vxlanName(vni), "")
-	if err != nil {
-		return nil, false, err
-	}
-	if br != nil && br.Type() == "bridge" && vx != nil && vx.Attrs().MasterIndex == br.Attrs().Index {
-		return br, false, nil
+	br, ok, err := d.networkReady(vni)
+	if err != nil || ok {
+		return br, false, err
 	}
 	if d.cfg == nil {
 		return nil, false, ErrNotConfigured
@@ -95,6 +88,24 @@ func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bo
 	return br, created, nil
 }
 
+// networkReady returns network vni's bridge and true if the network's
+// devices are in place: the bridge, with the VXLAN device as its port. It
+// changes nothing and needs no lock.
+func (d *Dataplane) networkReady(vni uint32) (netlink.Link, bool, error) {
+	br, err := d.dev.Find(bridgeName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	vx, err := d.dev.Find(vxlanName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	if br != nil && br.Type() == "bridge" && vx != nil && vx.Attrs().MasterIndex == br.Attrs().Index {
+		return br, true, nil
+	}
+	return br, false, nil
+}
+
 // DelPod removes a pod interface by deleting its host end, which removes the
 // pair, and returns once it is gone (also when DetachPod had started its
 // deletion). It is idempotent: a missing interface or namespace is success.
@@ -102,10 +113,11 @@ func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bo
 // is only logged.
 func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 	hostName := HostIfName(containerID, ifName)
-	if err := d.lockWithout(hostName); err != nil {
+	done, err := d.reserve(hostName, d.deleting)
+	if err != nil {
 		return err
 	}
-	defer d.mu.Unlock()
+	defer d.endDeleting(hostName, done)
 	deleted, err := d.dev.Delete(hostName)
 	if err != nil || !deleted {
 		return err
@@ -257,7 +269,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 		}
 	}
 	d.mu.Lock()
-	candidates = slices.DeleteFunc(d.live(candidates), func(n string) bool { return d.adding[n] != nil }) // being deleted or made
+	candidates = slices.DeleteFunc(d.live(candidates), d.isAdding) // being deleted or made
 	d.mu.Unlock()
 	if len(candidates) == 0 {
 		return nil, nil

@@ -16,7 +16,8 @@ import (
 // host end down (a bridge port that is down forwards nothing and its FDB
 // entries are flushed), and deletes the pair in the background through a
 // netlink socket of its own, so that the deletion holds neither the
-// Dataplane's lock nor its socket. Until the deletion ends, the interface
+// Dataplane's lock nor its socket; DetachPod itself takes only podMu, never
+// d.mu, so that it never waits for a Set. Until the deletion ends, the interface
 // counts as gone: PodPorts, LocalPorts and RemoveOrphans leave it out, and
 // PreparePod and DelPod of the same interface wait for it, so that a new
 // pair is never taken over by a deletion of the old one.
@@ -29,16 +30,13 @@ import (
 // same and waits for the deletion.
 func (d *Dataplane) DetachPod(containerID, ifName string) error {
 	hostName := HostIfName(containerID, ifName)
-	if err := d.lockWithout(hostName); err != nil {
+	// The name is reserved for this deletion, and the netlink work is done
+	// without any lock: many DELs at once do not queue behind each other's
+	// round trips, nor behind Set.
+	done, err := d.reserve(hostName, d.deleting)
+	if err != nil {
 		return err
 	}
-	// The name is reserved for this deletion at once, and the netlink work
-	// is done without d.mu: many DELs at once do not queue behind each
-	// other's round trips (nor behind Set).
-	done := make(chan struct{})
-	d.deleting[hostName] = done
-	d.pending.Add(1)
-	d.mu.Unlock()
 	host, err := d.dev.Find(hostName, "")
 	if err == nil && host != nil {
 		err = d.h.LinkSetDown(host)
@@ -72,48 +70,65 @@ func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int,
 	d.endDeleting(hostName, done)
 }
 
-// endDeleting ends hostName's entry in d.deleting, made by DetachPod.
+// endDeleting ends hostName's entry in d.deleting, made by reserve.
 func (d *Dataplane) endDeleting(hostName string, done chan struct{}) {
-	d.mu.Lock()
+	d.podMu.Lock()
 	if d.deleting[hostName] == done {
 		delete(d.deleting, hostName)
 	}
-	d.mu.Unlock()
+	d.podMu.Unlock()
 	close(done)
 	d.pending.Done()
 }
 
-// lockWithout takes d.mu once no background deletion of hostName, and no
-// PreparePod making it, is under way. It fails, without the lock, if the
-// Dataplane is closed.
-func (d *Dataplane) lockWithout(hostName string) error {
+// reserve waits until no deletion of hostName and no PreparePod making it
+// is under way, then enters hostName in in (d.deleting or d.adding) and
+// counts it in d.pending, and returns the channel to close when done. It
+// fails if the Dataplane is closed. The caller must not hold d.mu or
+// podMu.
+func (d *Dataplane) reserve(hostName string, in map[string]chan struct{}) (chan struct{}, error) {
 	for {
-		d.mu.Lock()
+		d.podMu.Lock()
 		if d.closed {
-			d.mu.Unlock()
-			return errClosed
+			d.podMu.Unlock()
+			return nil, errClosed
 		}
-		done := d.deleting[hostName]
-		if done == nil {
-			done = d.adding[hostName]
+		busy := d.deleting[hostName]
+		if busy == nil {
+			busy = d.adding[hostName]
 		}
-		if done == nil {
-			return nil
+		if busy == nil {
+			done := make(chan struct{})
+			in[hostName] = done
+			d.pending.Add(1)
+			d.podMu.Unlock()
+			return done, nil
 		}
-		d.mu.Unlock()
-		<-done
+		d.podMu.Unlock()
+		<-busy
 	}
 }
 
-// live returns names without those being deleted in the background. The
-// caller holds d.mu.
+// live returns names without those being deleted. The caller may hold
+// d.mu, not podMu.
 func (d *Dataplane) live(names []string) []string {
 	return slices.DeleteFunc(names, d.isDeleting)
 }
 
-// isDeleting reports whether hostName is being deleted in the background.
-// The caller holds d.mu.
+// isDeleting reports whether hostName is being deleted. The caller may
+// hold d.mu, not podMu.
 func (d *Dataplane) isDeleting(hostName string) bool {
+	d.podMu.Lock()
+	defer d.podMu.Unlock()
 	_, ok := d.deleting[hostName]
+	return ok
+}
+
+// isAdding reports whether PreparePod is making hostName. The caller may
+// hold d.mu, not podMu.
+func (d *Dataplane) isAdding(hostName string) bool {
+	d.podMu.Lock()
+	defer d.podMu.Unlock()
+	_, ok := d.adding[hostName]
 	return ok
 }

@@ -1,9 +1,11 @@
 package dataplane_test
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -99,5 +101,60 @@ func TestAddAfterDetach(t *testing.T) {
 	addrs, err := p.ns.Handle(t).AddrList(pl, 0)
 	if err != nil || !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IPNet.String() == "10.100.0.31/24" }) {
 		t.Errorf("net1 addresses %v, %v: want 10.100.0.31/24", addrs, err)
+	}
+}
+
+// TestAddWhileSetRemoves: pods added at once on a network that Set keeps
+// removing (it is not in Set's Config, as when a network's first pod
+// starts before the agent's loop has seen its Attachment) all end as ports
+// of the network's bridge, which Set keeps while they are there: PreparePod
+// works outside the Dataplane's lock, and Set must count the pods being
+// made and those made since it listed the links.
+func TestAddWhileSetRemoves(t *testing.T) {
+	c := newDetachCluster(t)
+	only := dataplane.Config{Underlay: "ul0", LocalIP: c.a.ip, Networks: map[uint32]dataplane.Network{red: {}}}
+	const n = 24
+	stop, sets := make(chan struct{}), make(chan int)
+	go func() {
+		k := 0
+		for ; ; k++ {
+			select {
+			case <-stop:
+				sets <- k
+				return
+			default:
+			}
+			_ = c.a.dp.Set(only) // *NetworksInUseError while blue has pods
+		}
+	}()
+	var wg sync.WaitGroup
+	specs := make([]dataplane.PodInterface, n)
+	errs := make([]error, n)
+	for i := range specs {
+		ns := c.env.NS(fmt.Sprintf("w%d", i))
+		specs[i] = dataplane.PodInterface{ContainerID: fmt.Sprintf("w%d", i), NetNS: ns.Path, IfName: "net1", VNI: blue,
+			IPs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100, 7, byte(10 + i)}), 24)}}
+		wg.Go(func() { _, errs[i] = c.a.dp.AddPod(specs[i]) })
+	}
+	wg.Wait()
+	close(stop)
+	t.Logf("Set ran %d times meanwhile", <-sets)
+	br, err := c.a.h.LinkByName(fmt.Sprintf("sbbr%d", blue))
+	if err != nil {
+		t.Fatalf("blue's bridge is gone with pods on it: %v", err)
+	}
+	for i, p := range specs {
+		if errs[i] != nil {
+			t.Errorf("AddPod %d: %v", i, errs[i])
+			continue
+		}
+		host, err := c.a.h.LinkByName(dataplane.HostIfName(p.ContainerID, "net1"))
+		if err != nil {
+			t.Errorf("pod %d: host end: %v", i, err)
+			continue
+		}
+		if host.Attrs().MasterIndex != br.Attrs().Index {
+			t.Errorf("pod %d: host end's master %d, want blue's bridge %d", i, host.Attrs().MasterIndex, br.Attrs().Index)
+		}
 	}
 }

@@ -41,30 +41,49 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
 	}
 	hostName := HostIfName(p.ContainerID, p.IfName)
-	// A pair of the same name being deleted (DetachPod) or made is waited for.
-	if err := d.lockWithout(hostName); err != nil {
+	// A pair of the same name being deleted (DetachPod) or made is waited
+	// for; then the name is this call's, and Set keeps the network while
+	// the pod is made (d.addingTo).
+	done, err := d.reserve(hostName, d.adding)
+	if err != nil {
 		return nil, err
 	}
-	br, createdNet, err := d.networkForPod(p)
-	if err != nil {
+	d.podMu.Lock()
+	if d.addingTo[p.VNI] == nil {
+		d.addingTo[p.VNI] = map[string]bool{}
+	}
+	d.addingTo[p.VNI][hostName] = true
+	d.podMu.Unlock()
+
+	// Neither d.mu nor podMu is held from here on when the network's
+	// devices exist (every ADD but a network's first on the node): many
+	// ADDs at once, and Set, do not wait for each other's netlink round
+	// trips, only for the kernel's.
+	br, createdNet, err := d.bridgeFor(p)
+	var l *PodLink
+	if err == nil {
+		l, err = d.preparePod(p, br)
+	}
+
+	d.podMu.Lock()
+	delete(d.adding, hostName)
+	delete(d.addingTo[p.VNI], hostName)
+	if len(d.addingTo[p.VNI]) == 0 {
+		delete(d.addingTo, p.VNI)
+	}
+	if err == nil {
+		d.joined[p.VNI] = append(d.joined[p.VNI], hostName)
+	}
+	d.podMu.Unlock()
+	if err != nil && createdNet {
+		d.mu.Lock()
+		if !d.closed && !d.wanted(p.VNI) {
+			_ = d.removeUnused(p.VNI)
+		}
 		d.mu.Unlock()
-		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
-	done := d.startAdding(hostName, p.VNI)
-	d.mu.Unlock()
-
-	// The pod's own devices are made without d.mu: many ADDs at once (and
-	// Set) do not wait for each other's netlink round trips, only for the
-	// kernel's. The name is this call's alone (d.adding), and Set keeps the
-	// network while it is made (d.addingTo).
-	l, err := d.preparePod(p, br)
-
-	d.mu.Lock()
-	d.endAdding(hostName, p.VNI, done)
-	if err != nil && createdNet && !d.wanted(p.VNI) {
-		_ = d.removeUnused(p.VNI)
-	}
-	d.mu.Unlock()
+	close(done)
+	d.pending.Done()
 	if err != nil {
 		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
@@ -72,28 +91,20 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 	return l, nil
 }
 
-// startAdding marks hostName as being made on network vni and returns the
-// channel endAdding closes. The caller holds d.mu.
-func (d *Dataplane) startAdding(hostName string, vni uint32) chan struct{} {
-	done := make(chan struct{})
-	d.adding[hostName] = done
-	if d.addingTo[vni] == nil {
-		d.addingTo[vni] = map[string]bool{}
+// bridgeFor returns network p.VNI's bridge: without d.mu when the
+// network's devices are in place (Set cannot remove them meanwhile: the
+// caller has entered the pod in d.addingTo, which removeNetwork reads under
+// podMu while it deletes), else under d.mu, making them (networkForPod).
+func (d *Dataplane) bridgeFor(p PodInterface) (br netlink.Link, created bool, err error) {
+	if br, ok, err := d.networkReady(p.VNI); err != nil || ok {
+		return br, false, err
 	}
-	d.addingTo[vni][hostName] = true
-	d.pending.Add(1)
-	return done
-}
-
-// endAdding undoes startAdding. The caller holds d.mu.
-func (d *Dataplane) endAdding(hostName string, vni uint32, done chan struct{}) {
-	delete(d.adding, hostName)
-	delete(d.addingTo[vni], hostName)
-	if len(d.addingTo[vni]) == 0 {
-		delete(d.addingTo, vni)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, false, errClosed
 	}
-	close(done)
-	d.pending.Done()
+	return d.networkForPod(p)
 }
 
 // Finish completes the pod interface: it gives the pod end the MAC mac
