@@ -268,9 +268,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 			candidates = append(candidates, n)
 		}
 	}
-	d.mu.Lock()
 	candidates = slices.DeleteFunc(d.live(candidates), d.isAdding) // being deleted or made
-	d.mu.Unlock()
 	if len(candidates) == 0 {
 		return nil, nil
 	}
@@ -278,14 +276,22 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	var removed []string
 	for _, n := range candidates {
 		if want[n] {
 			continue
 		}
+		// An ADD of the name since the listing (PreparePod works without
+		// d.mu) has it reserved: it is not an orphan then.
+		done, ok, err := d.tryReserve(n)
+		if err != nil {
+			return removed, err
+		}
+		if !ok {
+			continue
+		}
 		deleted, err := d.dev.Delete(n)
+		d.endDeleting(n, done)
 		if err != nil {
 			return removed, fmt.Errorf("remove orphan: %w", err)
 		}

@@ -109,6 +109,23 @@ func (d *Dataplane) reserve(hostName string, in map[string]chan struct{}) (chan 
 	}
 }
 
+// tryReserve is reserve for a deletion without waiting: if hostName is
+// being made or deleted, it reports false and reserves nothing.
+func (d *Dataplane) tryReserve(hostName string) (chan struct{}, bool, error) {
+	d.podMu.Lock()
+	defer d.podMu.Unlock()
+	if d.closed {
+		return nil, false, errClosed
+	}
+	if d.deleting[hostName] != nil || d.adding[hostName] != nil {
+		return nil, false, nil
+	}
+	done := make(chan struct{})
+	d.deleting[hostName] = done
+	d.pending.Add(1)
+	return done, true, nil
+}
+
 // live returns names without those being deleted. The caller may hold
 // d.mu, not podMu.
 func (d *Dataplane) live(names []string) []string {
