@@ -118,7 +118,9 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 		return err
 	}
 	defer d.endDeleting(hostName, done)
+	d.podWork <- struct{}{}
 	deleted, err := d.dev.Delete(hostName)
+	<-d.podWork
 	if err != nil || !deleted {
 		return err
 	}

@@ -37,13 +37,19 @@ func (d *Dataplane) DetachPod(containerID, ifName string) error {
 	if err != nil {
 		return err
 	}
+	d.podWork <- struct{}{}
 	host, err := d.dev.Find(hostName, "")
 	if err == nil && host != nil {
-		err = d.h.LinkSetDown(host)
-		if err == nil || netdev.IsNotFound(err) {
-			go d.deleteLink(d.hdel, hostName, host.Attrs().Index, containerID, ifName, done)
-			return nil
+		if err = d.h.LinkSetDown(host); netdev.IsNotFound(err) {
+			err = nil
 		}
+	}
+	<-d.podWork
+	if err == nil && host != nil {
+		go d.deleteLink(d.hdel, hostName, host.Attrs().Index, containerID, ifName, done)
+		return nil
+	}
+	if err != nil && host != nil {
 		err = fmt.Errorf("remove pod interface %q: set %q down: %w", ifName, hostName, err)
 	}
 	d.endDeleting(hostName, done)
@@ -57,7 +63,9 @@ func (d *Dataplane) DetachPod(containerID, ifName string) error {
 func (d *Dataplane) deleteLink(hdel *netlink.Handle, hostName string, index int, containerID, ifName string, done chan struct{}) {
 	la := netlink.NewLinkAttrs()
 	la.Index, la.Name = index, hostName
+	d.podWork <- struct{}{}
 	err := hdel.LinkDel(&netlink.Veth{LinkAttrs: la})
+	<-d.podWork
 	switch {
 	case err == nil:
 		d.log.Info("deleted pod interface", "pod", containerID, "ifname", ifName, "dev", hostName)

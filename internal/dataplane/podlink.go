@@ -59,11 +59,13 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 	// devices exist (every ADD but a network's first on the node): many
 	// ADDs at once, and Set, do not wait for each other's netlink round
 	// trips, only for the kernel's.
+	d.podWork <- struct{}{}
 	br, createdNet, err := d.bridgeFor(p)
 	var l *PodLink
 	if err == nil {
 		l, err = d.preparePod(p, br)
 	}
+	<-d.podWork
 
 	d.podMu.Lock()
 	delete(d.adding, hostName)
@@ -122,10 +124,12 @@ func (l *PodLink) Finish(mac net.HardwareAddr, ips []netip.Prefix) (net.Hardware
 	if l.pns == nil {
 		return nil, fmt.Errorf("add pod interface %q: the pod link is closed", p.IfName)
 	}
+	l.d.podWork <- struct{}{}
 	hw, err := setMAC(l.pns.h, l.peer, mac)
 	if err == nil {
 		err = addAddrs(l.pns.h, l.peer, ips)
 	}
+	<-l.d.podWork
 	if err != nil {
 		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
