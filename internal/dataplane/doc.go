@@ -110,7 +110,10 @@
 // network while a pod is being made on it or has been since Set listed the
 // links, so that many pods starting at once do not queue behind each other,
 // nor behind a Set (seconds, on a node whose RTNL other work keeps busy).
-// DetachPod likewise never takes that lock. DelPod deletes the host
+// DetachPod likewise never takes that lock. At most max(2, GOMAXPROCS) pod
+// interfaces are worked on in the kernel at once (made, addressed,
+// detached, deleted): RTNL is one lock for the whole machine, and more at
+// once only spin on it. DelPod deletes the host
 // end, which destroys the pair; DetachPod (the agent's CNI DEL) only takes
 // the host end down, which cuts the pod off its network at once, and
 // deletes the pair in the background (poddel.go): the kernel's deletion of
