@@ -95,14 +95,10 @@ func limits(q *sbv1.NetworkQuota) []limit {
 // checkQuotas refuses a change of namespace ns's usage from before to
 // after that takes a NetworkQuota's limit above it. A change that does not
 // grow a usage passes, even above a limit (lowered under what is used).
-func (v *Validator) checkQuotas(ctx context.Context, ns, object string, before, after Usage) error {
-	var quotas sbv1.NetworkQuotaList
-	if err := v.Reader.List(ctx, &quotas, client.InNamespace(ns)); err != nil {
-		return fmt.Errorf("list networkquotas of namespace %s: %w", ns, err)
-	}
+func (v *Validator) checkQuotas(quotas []sbv1.NetworkQuota, ns, object string, before, after Usage) error {
 	r := &Refusal{}
-	for i := range quotas.Items {
-		q := &quotas.Items[i]
+	for i := range quotas {
+		q := &quotas[i]
 		for _, l := range limits(q) {
 			b, a := l.used(before), l.used(after)
 			if l.max == nil || a <= *l.max || a <= b {
@@ -115,9 +111,24 @@ func (v *Validator) checkQuotas(ctx context.Context, ns, object string, before, 
 	return r.orNil()
 }
 
+// quotasOf lists namespace ns's NetworkQuotas.
+func (v *Validator) quotasOf(ctx context.Context, ns string) ([]sbv1.NetworkQuota, error) {
+	var quotas sbv1.NetworkQuotaList
+	if err := v.Reader.List(ctx, &quotas, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("list networkquotas of namespace %s: %w", ns, err)
+	}
+	return quotas.Items, nil
+}
+
 // CheckPodQuota refuses pod (replacing old, nil on create) if it takes
-// its namespace above a NetworkQuota.
+// its namespace above a NetworkQuota. In a namespace without one it reads
+// nothing else: counting the usage reads every pod of the namespace, which
+// would make creating n pods cost n² reads.
 func (v *Validator) CheckPodQuota(ctx context.Context, pod, old *corev1.Pod) error {
+	quotas, err := v.quotasOf(ctx, pod.Namespace)
+	if err != nil || len(quotas) == 0 {
+		return err
+	}
 	others, err := v.NamespaceUsage(ctx, pod.Namespace, pod.Name)
 	if err != nil {
 		return err
@@ -138,12 +149,16 @@ func (v *Validator) CheckPodQuota(ctx context.Context, pod, old *corev1.Pod) err
 	after := others
 	after.Attachments += nu.Attachments
 	after.Addresses += nu.Addresses
-	return v.checkQuotas(ctx, pod.Namespace, "pod "+pod.Name, before, after)
+	return v.checkQuotas(quotas, pod.Namespace, "pod "+pod.Name, before, after)
 }
 
 // CheckNetworkQuota refuses a new Network if its namespace has as many as
 // a NetworkQuota allows.
 func (v *Validator) CheckNetworkQuota(ctx context.Context, n *sbv1.Network) error {
+	quotas, err := v.quotasOf(ctx, n.Namespace)
+	if err != nil || len(quotas) == 0 {
+		return err
+	}
 	var nets sbv1.NetworkList
 	if err := v.Reader.List(ctx, &nets, client.InNamespace(n.Namespace)); err != nil {
 		return fmt.Errorf("list networks of namespace %s: %w", n.Namespace, err)
@@ -156,5 +171,5 @@ func (v *Validator) CheckNetworkQuota(ctx context.Context, n *sbv1.Network) erro
 	}
 	after := before
 	after.Networks++
-	return v.checkQuotas(ctx, n.Namespace, "network "+n.Name, before, after)
+	return v.checkQuotas(quotas, n.Namespace, "network "+n.Name, before, after)
 }

@@ -97,3 +97,48 @@ func checkRefusal(t *testing.T, err error, want []string) {
 		}
 	}
 }
+
+// podListCounter is a client.Reader that counts the pod lists it serves.
+type podListCounter struct {
+	client.Reader
+	lists int
+}
+
+func (c *podListCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*corev1.PodList); ok {
+		c.lists++
+	}
+	return c.Reader.List(ctx, list, opts...)
+}
+
+// TestCheckPodQuotaWithoutQuota: in a namespace without a NetworkQuota the
+// check reads no pods (it used to count the whole namespace's usage for
+// every pod created, n² reads for n pods created at once); with one it
+// does.
+func TestCheckPodQuotaWithoutQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		quota *sbv1.NetworkQuota
+		lists int
+	}{
+		{"no quota", nil, 0},
+		{"a quota elsewhere", quota("b", nil, ptr.To[int32](9), nil), 0},
+		{"a quota", quota("a", nil, ptr.To[int32](9), nil), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var extra []client.Object
+			if tc.quota != nil {
+				extra = append(extra, tc.quota)
+			}
+			v := world(t, extra...)
+			counter := &podListCounter{Reader: v.Reader}
+			v.Reader = counter
+			if err := v.CheckPodQuota(context.Background(), pod("a", "p", "u", "red"), nil); err != nil {
+				t.Fatal(err)
+			}
+			if counter.lists != tc.lists {
+				t.Errorf("listed the namespace's pods %d times, want %d", counter.lists, tc.lists)
+			}
+		})
+	}
+}

@@ -111,6 +111,7 @@ type Agent struct {
 	recent    *recentWrites
 
 	setMu     sync.Mutex       // serialises sync: the loop and the start-up call
+	lastSync  atomic.Int64     // when the loop's last sync ended, in Unix nanoseconds (pacedSync)
 	applied   dataplane.Config // the config last converged, and when
 	appliedAt time.Time
 	shaped    map[string]podShape // by Attachment: the limits last applied to local pods
@@ -186,7 +187,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options, log logr.Logger) e
 	err = ctrl.NewControllerManagedBy(mgr).Named("dataplane").
 		Watches(&sbv1.Network{}, toNode).
 		Watches(&sbv1.Attachment{}, toNode).
-		Complete(reconcile.Func(a.sync))
+		Complete(reconcile.Func(a.pacedSync))
 	if err != nil {
 		return fmt.Errorf("create data-plane controller: %w", err)
 	}
@@ -271,14 +272,38 @@ func (a *Agent) serveCNI(mgr manager.Manager) func(context.Context) error {
 	}
 }
 
-// sync converges the data plane on the API's view of this node.
+// minSyncInterval spaces the data-plane loop's convergences while events
+// keep coming. When many pods start at once, every pod's Attachment and
+// every update of its Network's status wakes the loop, and each
+// convergence holds the data plane's lock, which each ADD takes to find
+// its network: back to back they starve the ADDs (measured on the lab: 200
+// pods at once, 2,574 syncs on one node, 3.9 s per ADD waiting for the
+// lock). An event after a quiet spell is converged at once; under churn,
+// one convergence takes in every event of its interval.
+const minSyncInterval = 200 * time.Millisecond
+
+// pacedSync is the data-plane loop's reconciler: sync, at most once per
+// minSyncInterval; an event within the interval is taken in by a sync at
+// its end.
+func (a *Agent) pacedSync(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if wait := minSyncInterval - time.Since(time.Unix(0, a.lastSync.Load())); wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
+	}
+	defer func() { a.lastSync.Store(time.Now().UnixNano()) }()
+	return a.sync(ctx, req)
+}
+
+// sync converges the data plane on the API's view of this node. It runs on
+// every Network and Attachment event; desired and desiredShapes only read
+// the lists, so these share the cache's objects rather than copying every
+// attachment of the cluster on each event.
 func (a *Agent) sync(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	var nets sbv1.NetworkList
-	if err := a.cache.List(ctx, &nets); err != nil {
+	if err := a.cache.List(ctx, &nets, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	var atts sbv1.AttachmentList
-	if err := a.cache.List(ctx, &atts); err != nil {
+	if err := a.cache.List(ctx, &atts, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	cfg := desired(a.opts.NodeName, a.base, nets.Items, atts.Items)

@@ -203,10 +203,12 @@ func (a *Agent) allocateFromPool(ctx context.Context, att *sbv1.Attachment, pool
 }
 
 // takenAddresses reads the addresses in use from the cache: a stale cache
-// only costs a conflict and a retry, never a duplicate.
+// only costs a conflict and a retry, never a duplicate. The list is only
+// read, so it shares the cache's objects instead of copying every
+// attachment of the network on every ADD.
 func (a *Agent) takenAddresses(ctx context.Context, namespace, network string) (map[netip.Addr]bool, error) {
 	var list sbv1.AttachmentList
-	if err := a.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{sbv1.LabelNetwork: network}); err != nil {
+	if err := a.cache.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{sbv1.LabelNetwork: network}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list attachments of network %s/%s: %w", namespace, network, err)
 	}
 	taken := make(map[netip.Addr]bool, len(list.Items))

@@ -28,12 +28,15 @@ func (a *Agent) nodeAttachments(ctx context.Context) ([]sbv1.Attachment, error) 
 
 // del removes the pod's interface and releases its attachment. It is
 // idempotent: nothing left to remove is success, so is a missing netns.
+// The interface is taken off the network first, and only then is the
+// address released; the kernel's deletion of the veth pair, the slow part,
+// goes on in the background (dataplane.DetachPod), off the runtime's path.
 func (a *Agent) del(ctx context.Context, req cnirpc.Request) error {
 	atts, err := a.localAttachments(ctx)
 	if err != nil {
 		return err
 	}
-	if err := a.dp.DelPod(req.ContainerID, req.NetNS, req.IfName); err != nil {
+	if err := a.dp.DetachPod(req.ContainerID, req.IfName); err != nil {
 		return fmt.Errorf("remove interface %s of container %s: %w", req.IfName, req.ContainerID, err)
 	}
 	var errs []error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +26,26 @@ type Dataplane struct {
 	h   *netlink.Handle // bound to the node namespace
 	dev *netdev.Devices // on h
 	cfg *Config         // the last Config that Set accepted; nil before
+
+	hdel *netlink.Handle // background deletions of pod pairs (poddel.go), bound to the node namespace
+
+	// podMu guards the pod interfaces being made and deleted outside d.mu,
+	// so that ADD and DEL never wait for a Set (seconds, on a node whose
+	// RTNL is busy). Lock order: d.mu, then podMu; never d.mu while
+	// holding podMu.
+	podMu    sync.Mutex
+	deleting map[string]chan struct{}   // host ends being deleted → closed when done
+	adding   map[string]chan struct{}   // host ends PreparePod is making → closed when done
+	addingTo map[uint32]map[string]bool // the same, by network: Set keeps these networks
+	joined   map[uint32][]string        // pods PreparePod made since the last listing of networks (listNetworksKeeping)
+	pending  sync.WaitGroup             // the deletions and the pod pairs being made
+	// podWork bounds the pod interfaces worked on in the kernel at once
+	// (made, addressed, detached, deleted): RTNL is one lock for the whole
+	// machine, and hundreds of ADDs and DELs at once only spin on it (on
+	// the lab, 500 pods a cluster at once: a minute per ADD, and DELs
+	// timing out, without a bound).
+	podWork chan struct{}
+	closed  bool // Close was called (written under d.mu and podMu); h and hdel are closed once pending is done
 }
 
 // Option configures a Dataplane.
@@ -48,19 +69,36 @@ func New(opts ...Option) (*Dataplane, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.h, d.dev = h, netdev.New(h, d.log)
+	hdel, err := netdev.OpenHandle(d.ns)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	d.h, d.dev, d.hdel = h, netdev.New(h, d.log), hdel
+	d.deleting, d.adding, d.addingTo, d.joined = map[string]chan struct{}{}, map[string]chan struct{}{}, map[uint32]map[string]bool{}, map[uint32][]string{}
+	d.podWork = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	return d, nil
 }
 
-// Close releases the Dataplane's netlink socket. It changes nothing in the
-// kernel: devices and entries stay for the next Dataplane.
+// Close releases the Dataplane's netlink sockets, once the background
+// deletions of pod interfaces (DetachPod) and the pod interfaces being
+// made (PreparePod) have ended. It changes nothing else in the kernel:
+// devices and entries stay for the next Dataplane. d.h and d.hdel are never
+// reassigned, so that the pod work outside d.mu may read them: d.closed
+// stops every new use.
 func (d *Dataplane) Close() error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h != nil {
-		d.h.Close()
-		d.h, d.dev = nil, nil
+	d.podMu.Lock()
+	was := d.closed
+	d.closed = true
+	d.podMu.Unlock()
+	d.mu.Unlock()
+	if was {
+		return nil
 	}
+	d.pending.Wait()
+	d.h.Close()
+	d.hdel.Close()
 	return nil
 }
 
@@ -97,7 +135,7 @@ func (d *Dataplane) Set(cfg Config) error {
 	cfg = cfg.clone()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	ul, err := d.h.LinkByName(cfg.Underlay)

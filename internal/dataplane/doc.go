@@ -104,9 +104,22 @@
 // steps, for a caller that is still choosing the addresses: PreparePod does
 // everything but the addresses and returns a PodLink, whose Finish adds
 // them (in the pod's namespace only, without the Dataplane's lock) and
-// whose Remove undoes PreparePod. DelPod deletes the host end,
-// which destroys the pair; the network's devices stay until a Set that no
-// longer lists the network finds the bridge without ports. A change of a
+// whose Remove undoes PreparePod. PreparePod takes the Dataplane's lock
+// only to make a network's devices (its first pod on the node); otherwise
+// it reserves the interface's name and works without it, and Set keeps a
+// network while a pod is being made on it or has been since Set listed the
+// links, so that many pods starting at once do not queue behind each other,
+// nor behind a Set (seconds, on a node whose RTNL other work keeps busy).
+// DetachPod likewise never takes that lock. At most max(2, GOMAXPROCS) pod
+// interfaces are worked on in the kernel at once (made, addressed,
+// detached, deleted): RTNL is one lock for the whole machine, and more at
+// once only spin on it. DelPod deletes the host
+// end, which destroys the pair; DetachPod (the agent's CNI DEL) only takes
+// the host end down, which cuts the pod off its network at once, and
+// deletes the pair in the background (poddel.go): the kernel's deletion of
+// a veth pair waits for an RCU grace period. The network's devices stay
+// until a Set that no longer lists the network finds the bridge without
+// ports. A change of a
 // network's MTU reaches the bridge and VXLAN device at once, and a pod
 // interface when AddPod is called for it again (or when it is recreated).
 //

@@ -109,7 +109,7 @@ func ports(br netlink.Link, links []netlink.Link) []string {
 // removeNetworks deletes the devices of networks not in keep whose bridge
 // has no pod ports, and returns the ports of those it kept.
 func (d *Dataplane) removeNetworks(keep map[uint32]bool) (map[uint32][]string, error) {
-	nets, links, err := d.listNetworks()
+	nets, links, err := d.listNetworksKeeping()
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (d *Dataplane) removeNetworks(keep map[uint32]bool) (map[uint32][]string, e
 
 // removeUnused deletes one network's devices if no pod port is left.
 func (d *Dataplane) removeUnused(vni uint32) error {
-	nets, links, err := d.listNetworks()
+	nets, links, err := d.listNetworksKeeping()
 	if err != nil || nets[vni] == nil {
 		return err
 	}
@@ -141,13 +141,33 @@ func (d *Dataplane) removeUnused(vni uint32) error {
 	return err
 }
 
+// listNetworksKeeping is listNetworks for a removal: it first forgets the
+// pods PreparePod made before the listing (they are in the links), so that
+// removeNetwork counts, besides the links, those made after it. PreparePod
+// makes pods without d.mu; the caller holds d.mu.
+func (d *Dataplane) listNetworksKeeping() (map[uint32]*ourDevices, []netlink.Link, error) {
+	d.podMu.Lock()
+	clear(d.joined)
+	d.podMu.Unlock()
+	return d.listNetworks()
+}
+
 // removeNetwork deletes a network's devices unless its bridge has pod
 // ports, which it returns instead.
 func (d *Dataplane) removeNetwork(vni uint32, n *ourDevices, links []netlink.Link) ([]string, error) {
+	var ps []string
 	if n.br != nil {
-		if ps := ports(n.br, links); len(ps) > 0 {
-			return ps, nil
-		}
+		ps = d.live(ports(n.br, links))
+	}
+	// Pods being made on the network (PreparePod), or made since links
+	// was listed, are ports too. podMu is held until the devices are gone,
+	// so that a PreparePod either is counted here or finds the devices gone
+	// (bridgeFor).
+	d.podMu.Lock()
+	defer d.podMu.Unlock()
+	ps = append(ps, slices.Sorted(maps.Keys(d.addingTo[vni]))...)
+	if ps = append(ps, d.joined[vni]...); len(ps) > 0 {
+		return ps, nil
 	}
 	for _, l := range []netlink.Link{n.port, n.cable, n.vx, n.br} {
 		if l == nil {

@@ -151,46 +151,37 @@ func (d *Dataplane) AddPod(p PodInterface) (net.HardwareAddr, error) {
 	return m, nil
 }
 
-// preparePod is PreparePod's work, under d.mu, with the pod's namespace open.
-func (d *Dataplane) preparePod(pns *podNS, p PodInterface) (*PodLink, error) {
+// preparePod is PreparePod's work on the pod's own devices, without d.mu
+// (PreparePod has reserved the name and made sure of the network's bridge
+// br). On failure it removes the pair if it made it, and closes the pod's
+// namespace.
+func (d *Dataplane) preparePod(p PodInterface, br netlink.Link) (*PodLink, error) {
+	pns, err := openPodNS(p.NetNS)
+	if err != nil {
+		return nil, err
+	}
 	hostName := HostIfName(p.ContainerID, p.IfName)
 	host, err := d.dev.Find(hostName, "")
-	if err != nil {
-		return nil, err
-	}
-	if host != nil {
-		peer, err := d.peerOf(host, pns, p.IfName)
-		if err != nil {
-			return nil, err
+	if err == nil && host != nil {
+		var peer netlink.Link
+		if peer, err = d.peerOf(host, pns, p.IfName); err == nil {
+			err = d.setupLink(host, peer, pns, p, br)
 		}
-		br, created, err := d.networkForPod(p)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			return &PodLink{d: d, p: p, pns: pns, peer: peer}, nil
 		}
-		if err := d.setupLink(host, peer, pns, p, br); err != nil {
-			if created {
-				_ = d.removeUnused(p.VNI)
-			}
-			return nil, err
+	}
+	if err == nil {
+		var peer netlink.Link
+		if peer, err = d.createPod(hostName, br, pns, p); err == nil {
+			return &PodLink{d: d, p: p, pns: pns, peer: peer, createdPair: true}, nil
 		}
-		return &PodLink{d: d, p: p, pns: pns, peer: peer, createdNet: created}, nil
-	}
-
-	br, created, err := d.networkForPod(p)
-	if err != nil {
-		return nil, err
-	}
-	peer, err := d.createPod(hostName, br, pns, p)
-	if err != nil {
-		if l, err := d.h.LinkByName(hostName); err == nil {
+		if l, lerr := d.h.LinkByName(hostName); lerr == nil {
 			_ = d.h.LinkDel(l)
 		}
-		if created {
-			_ = d.removeUnused(p.VNI)
-		}
-		return nil, err
 	}
-	return &PodLink{d: d, p: p, pns: pns, peer: peer, createdPair: true, createdNet: created}, nil
+	pns.close()
+	return nil, err
 }
 
 // createPod creates the veth pair with its pod end directly in the pod's
@@ -213,7 +204,7 @@ func (d *Dataplane) createPod(hostName string, br netlink.Link, pns *podNS, p Po
 	if err != nil {
 		return nil, fmt.Errorf("find %q in the pod: %w", p.IfName, err)
 	}
-	return peer, d.setupLink(host, peer, pns, p, br)
+	return peer, d.configureLink(host, peer, pns, p, br, true)
 }
 
 // podMTU is p's MTU: p.MTU, or the bridge's, never above the bridge's.
@@ -230,6 +221,13 @@ func podMTU(p PodInterface, br netlink.Link) (int, error) {
 // setupLink brings an existing pair to p's settings but the addresses:
 // bridge port, MTU, MAC and up state, changing only what differs.
 func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link) error {
+	return d.configureLink(host, peer, pns, p, br, false)
+}
+
+// configureLink is setupLink; fresh says the pair was just made, so it has
+// no shaping yet: unlimited, there is nothing to read or change (the two
+// qdisc dumps are spared on every ADD of an unshaped pod).
+func (d *Dataplane) configureLink(host, peer netlink.Link, pns *podNS, p PodInterface, br netlink.Link, fresh bool) error {
 	hostName := host.Attrs().Name
 	mtu, err := podMTU(p, br)
 	if err != nil {
@@ -261,6 +259,9 @@ func (d *Dataplane) setupLink(host, peer netlink.Link, pns *podNS, p PodInterfac
 		if err := d.h.LinkSetUp(host); err != nil {
 			return fmt.Errorf("set %q up: %w", hostName, err)
 		}
+	}
+	if fresh && p.Bandwidth.IsZero() {
+		return nil
 	}
 	return d.shape(host, peer, pns, p.Bandwidth)
 }

@@ -55,16 +55,9 @@ func (d *Dataplane) paired(host, peer netlink.Link, pns *podNS) bool {
 // whether it made the bridge.
 func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bool, err error) {
 	vni := pod.VNI
-	br, err = d.dev.Find(bridgeName(vni), "")
-	if err != nil {
-		return nil, false, err
-	}
-	vx, err := d.dev.Find(vxlanName(vni), "")
-	if err != nil {
-		return nil, false, err
-	}
-	if br != nil && br.Type() == "bridge" && vx != nil && vx.Attrs().MasterIndex == br.Attrs().Index {
-		return br, false, nil
+	br, ok, err := d.networkReady(vni)
+	if err != nil || ok {
+		return br, false, err
 	}
 	if d.cfg == nil {
 		return nil, false, ErrNotConfigured
@@ -95,18 +88,39 @@ func (d *Dataplane) networkForPod(pod PodInterface) (br netlink.Link, created bo
 	return br, created, nil
 }
 
+// networkReady returns network vni's bridge and true if the network's
+// devices are in place: the bridge, with the VXLAN device as its port. It
+// changes nothing and needs no lock.
+func (d *Dataplane) networkReady(vni uint32) (netlink.Link, bool, error) {
+	br, err := d.dev.Find(bridgeName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	vx, err := d.dev.Find(vxlanName(vni), "")
+	if err != nil {
+		return nil, false, err
+	}
+	if br != nil && br.Type() == "bridge" && vx != nil && vx.Attrs().MasterIndex == br.Attrs().Index {
+		return br, true, nil
+	}
+	return br, false, nil
+}
+
 // DelPod removes a pod interface by deleting its host end, which removes the
-// pair. It is idempotent: a missing interface or namespace is success. The
-// host end's name alone identifies the pair, so netNS may be gone; it is
-// only logged.
+// pair, and returns once it is gone (also when DetachPod had started its
+// deletion). It is idempotent: a missing interface or namespace is success.
+// The host end's name alone identifies the pair, so netNS may be gone; it
+// is only logged.
 func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 	hostName := HostIfName(containerID, ifName)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h == nil {
-		return errClosed
+	done, err := d.reserve(hostName, d.deleting)
+	if err != nil {
+		return err
 	}
+	defer d.endDeleting(hostName, done)
+	d.podWork <- struct{}{}
 	deleted, err := d.dev.Delete(hostName)
+	<-d.podWork
 	if err != nil || !deleted {
 		return err
 	}
@@ -119,7 +133,7 @@ func (d *Dataplane) DelPod(containerID, netNS, ifName string) error {
 func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return nil, errClosed
 	}
 	br, err := d.dev.Find(bridgeName(vni), "")
@@ -130,7 +144,7 @@ func (d *Dataplane) LocalPorts(vni uint32) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
-	return ports(br, links), nil
+	return d.live(ports(br, links)), nil
 }
 
 // CheckPod reports whether a pod interface is as AddPod would have left it:
@@ -143,7 +157,7 @@ func (d *Dataplane) CheckPod(p PodInterface) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	pns, err := openPodNS(p.NetNS)
@@ -241,7 +255,7 @@ func (d *Dataplane) checkPod(pns *podNS, p PodInterface) ([]error, error) {
 // its ADDs in flight). It returns the names it deleted.
 func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]string, error) {
 	d.mu.Lock()
-	if d.h == nil {
+	if d.closed {
 		d.mu.Unlock()
 		return nil, errClosed
 	}
@@ -256,6 +270,7 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 			candidates = append(candidates, n)
 		}
 	}
+	candidates = slices.DeleteFunc(d.live(candidates), d.isAdding) // being deleted or made
 	if len(candidates) == 0 {
 		return nil, nil
 	}
@@ -263,14 +278,22 @@ func (d *Dataplane) RemoveOrphans(keep func() (map[string]bool, error)) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	var removed []string
 	for _, n := range candidates {
 		if want[n] {
 			continue
 		}
+		// An ADD of the name since the listing (PreparePod works without
+		// d.mu) has it reserved: it is not an orphan then.
+		done, ok, err := d.tryReserve(n)
+		if err != nil {
+			return removed, err
+		}
+		if !ok {
+			continue
+		}
 		deleted, err := d.dev.Delete(n)
+		d.endDeleting(n, done)
 		if err != nil {
 			return removed, fmt.Errorf("remove orphan: %w", err)
 		}
@@ -288,11 +311,12 @@ func isPodPort(name string) bool {
 	return strings.HasPrefix(name, devname.PrefixPodPort) && !strings.HasPrefix(name, devname.PrefixVXLAN)
 }
 
-// PodPorts returns the names of every host-side pod interface on the node.
+// PodPorts returns the names of every host-side pod interface on the node,
+// but those being deleted (DetachPod).
 func (d *Dataplane) PodPorts() (map[string]bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return nil, errClosed
 	}
 	links, err := d.h.LinkList()
@@ -301,7 +325,7 @@ func (d *Dataplane) PodPorts() (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, l := range links {
-		if n := l.Attrs().Name; isPodPort(n) {
+		if n := l.Attrs().Name; isPodPort(n) && !d.isDeleting(n) {
 			out[n] = true
 		}
 	}

@@ -40,21 +40,73 @@ func (d *Dataplane) PreparePod(p PodInterface) (*PodLink, error) {
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.h == nil {
-		return nil, errClosed
-	}
-	pns, err := openPodNS(p.NetNS)
+	hostName := HostIfName(p.ContainerID, p.IfName)
+	// A pair of the same name being deleted (DetachPod) or made is waited
+	// for; then the name is this call's, and Set keeps the network while
+	// the pod is made (d.addingTo).
+	done, err := d.reserve(hostName, d.adding)
 	if err != nil {
-		return nil, fmt.Errorf("add pod interface %q: %w", p.IfName, err)
+		return nil, err
 	}
-	l, err := d.preparePod(pns, p)
+	d.podMu.Lock()
+	if d.addingTo[p.VNI] == nil {
+		d.addingTo[p.VNI] = map[string]bool{}
+	}
+	d.addingTo[p.VNI][hostName] = true
+	d.podMu.Unlock()
+
+	// Neither d.mu nor podMu is held from here on when the network's
+	// devices exist (every ADD but a network's first on the node): many
+	// ADDs at once, and Set, do not wait for each other's netlink round
+	// trips, only for the kernel's.
+	d.podWork <- struct{}{}
+	br, createdNet, err := d.bridgeFor(p)
+	var l *PodLink
+	if err == nil {
+		l, err = d.preparePod(p, br)
+	}
+	<-d.podWork
+
+	d.podMu.Lock()
+	delete(d.adding, hostName)
+	delete(d.addingTo[p.VNI], hostName)
+	if len(d.addingTo[p.VNI]) == 0 {
+		delete(d.addingTo, p.VNI)
+	}
+	if err == nil {
+		d.joined[p.VNI] = append(d.joined[p.VNI], hostName)
+	}
+	d.podMu.Unlock()
+	if err != nil && createdNet {
+		d.mu.Lock()
+		if !d.closed && !d.wanted(p.VNI) {
+			_ = d.removeUnused(p.VNI)
+		}
+		d.mu.Unlock()
+	}
+	close(done)
+	d.pending.Done()
 	if err != nil {
-		pns.close()
 		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
+	l.createdNet = createdNet
 	return l, nil
+}
+
+// bridgeFor returns network p.VNI's bridge: without d.mu when the
+// network's devices are in place (Set cannot remove them meanwhile: the
+// caller has entered the pod in d.addingTo, which removeNetwork reads under
+// podMu while it deletes), else under d.mu, making them (networkForPod).
+func (d *Dataplane) bridgeFor(p PodInterface) (br netlink.Link, created bool, err error) {
+	if br, ok, err := d.networkReady(p.VNI); err != nil || ok {
+		return br, false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, false, errClosed
+	}
+	return d.networkForPod(p)
 }
 
 // Finish completes the pod interface: it gives the pod end the MAC mac
@@ -72,10 +124,12 @@ func (l *PodLink) Finish(mac net.HardwareAddr, ips []netip.Prefix) (net.Hardware
 	if l.pns == nil {
 		return nil, fmt.Errorf("add pod interface %q: the pod link is closed", p.IfName)
 	}
+	l.d.podWork <- struct{}{}
 	hw, err := setMAC(l.pns.h, l.peer, mac)
 	if err == nil {
 		err = addAddrs(l.pns.h, l.peer, ips)
 	}
+	<-l.d.podWork
 	if err != nil {
 		return nil, fmt.Errorf("add pod interface %q in %q: %w", p.IfName, p.NetNS, err)
 	}
@@ -101,7 +155,7 @@ func (l *PodLink) Remove() error {
 	d := l.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	hostName := HostIfName(l.p.ContainerID, l.p.IfName)

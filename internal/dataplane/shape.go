@@ -60,7 +60,7 @@ func (l *PodLink) Shape(bw bandwidth.Limits) error {
 	d := l.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	host, err := d.h.LinkByName(HostIfName(l.p.ContainerID, l.p.IfName))
@@ -85,7 +85,7 @@ func (d *Dataplane) ShapePod(containerID, netNS, ifName string, bw bandwidth.Lim
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.h == nil {
+	if d.closed {
 		return errClosed
 	}
 	pns, err := openPodNS(netNS)

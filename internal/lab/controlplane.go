@@ -151,7 +151,8 @@ func (l *lab) controlPlane(c Cluster) (storage, controllers []daemon) {
 			"--kubeconfig=" + l.clusterPath(c.Name, "controller-manager.kubeconfig"),
 			"--authentication-kubeconfig=" + l.clusterPath(c.Name, "controller-manager.kubeconfig"),
 			"--authorization-kubeconfig=" + l.clusterPath(c.Name, "controller-manager.kubeconfig"),
-			"--allocate-node-cidrs=true", "--cluster-cidr=" + c.PodCIDR.String(), "--node-cidr-mask-size=24",
+			// A /23 per node: room for maxPods (node.go) on the primary network.
+			"--allocate-node-cidrs=true", "--cluster-cidr=" + c.PodCIDR.String(), "--node-cidr-mask-size=23",
 			"--service-cluster-ip-range=" + c.ServiceCIDR.String(),
 			"--cluster-signing-cert-file=" + p("ca.crt"), "--cluster-signing-key-file=" + p("ca.key"),
 			"--root-ca-file=" + p("ca.crt"), "--service-account-private-key-file=" + p("sa.key"),

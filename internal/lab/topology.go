@@ -31,7 +31,7 @@ type Cluster struct {
 	NetNS       string       // control-plane network namespace
 	NodeNet     netip.Prefix // the cluster's node network (underlay)
 	APIIP       netip.Addr   // control plane address on the node network
-	PodCIDR     netip.Prefix // split into a /24 per node by the controller-manager
+	PodCIDR     netip.Prefix // split into a /23 per node by the controller-manager
 	ServiceCIDR netip.Prefix
 	Nodes       []Node
 }

@@ -16,7 +16,7 @@ import (
 	"switchboard/internal/lab/kube"
 )
 
-// allocPods is how many pods each round creates at once.
+// allocPods is how many pods each round of BenchmarkAllocate200Pods creates at once.
 const allocPods = 200
 
 const (
@@ -29,9 +29,11 @@ const (
 	sbNamespace = "bench-alloc"
 )
 
-// allocResult is what one round of allocPods pods measured.
+// allocResult is what one round of pods measured.
 type allocResult struct {
 	ipam      string
+	cluster   string
+	pods      int             // how many the round created
 	create    time.Duration   // the one kubectl create of every pod
 	perPod    []time.Duration // from the create to each pod's address, sorted
 	all       time.Duration   // from the create to the last pod's address, or the round's time limit
@@ -53,29 +55,12 @@ type allocResult struct {
 func BenchmarkAllocate200Pods(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
-	k, err := kube.New(handle, "a")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cleanupWhereabouts(k) })
-	if err := setupWhereabouts(ctx, k); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		_, _ = k.Kubectl(ctx, "", "delete", "namespace", sbNamespace, "--ignore-not-found", "--wait=true", "--timeout=4m")
-	})
-	if err := k.Apply(ctx, benchNamespace(sbNamespace)+"---\n"+network(sbNamespace, "allocnet", "{cidr: 10.89.0.0/16}", "")); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := k.Kubectl(ctx, "", "wait", "-n", sbNamespace, "--for=condition=Ready", "network/allocnet", "--timeout=60s"); err != nil {
-		b.Fatal(err)
-	}
+	c := handle.Clusters[0]
+	k := setupAllocCluster(ctx, b, c)
 	// The peer gets a time limit rather than failing the run: if it cannot
 	// address every pod within it, that is its result (how many it did).
-	wb := allocRound{k: k, ipam: "whereabouts", ns: wbNamespace, network: "wbnet", left: whereaboutsLeft, limit: 10 * time.Minute}
-	sb := allocRound{k: k, ipam: "switchboard", ns: sbNamespace, network: "allocnet", left: attachmentsLeft, limit: 15 * time.Minute, mustFinish: true}
+	wb := allocRound{k: k, nodes: c.Nodes[:2], pods: allocPods, ipam: "whereabouts", ns: wbNamespace, network: "wbnet", left: whereaboutsLeft, limit: 10 * time.Minute}
+	sb := allocRound{k: k, nodes: c.Nodes[:2], pods: allocPods, ipam: "switchboard", ns: sbNamespace, network: "allocnet", left: attachmentsLeft, limit: 15 * time.Minute, mustFinish: true}
 	b.ResetTimer()
 	for i := range b.N {
 		// Switchboard first, then alternating: a round also waits for the
@@ -87,7 +72,7 @@ func BenchmarkAllocate200Pods(b *testing.B) {
 			rounds = []allocRound{wb, sb}
 		}
 		res := map[string]allocResult{}
-		printAllocHeader()
+		printAllocHeader(fmt.Sprintf("%d pods created at once on cluster a (half per node)", allocPods))
 		for _, r := range rounds {
 			got, err := r.run(ctx)
 			printAllocRow(got)
@@ -99,7 +84,7 @@ func BenchmarkAllocate200Pods(b *testing.B) {
 		b.StopTimer()
 		printAllocRatio(res["whereabouts"], res["switchboard"])
 		if !res["switchboard"].complete {
-			b.Fatalf("switchboard: only %d of %d pods had an address within the limit", len(res["switchboard"].perPod), allocPods)
+			b.Fatalf("switchboard: only %d of %d pods had an address within the limit", len(res["switchboard"].perPod), res["switchboard"].pods)
 		}
 		for _, r := range res {
 			if r.dups > 0 {
@@ -115,9 +100,35 @@ func BenchmarkAllocate200Pods(b *testing.B) {
 	}
 }
 
-func printAllocHeader() {
-	fmt.Printf("Allocation, %d pods created at once on cluster a (half per node), seconds from the create:\n", allocPods)
-	fmt.Printf("  %-12s %7s %9s %8s %8s %9s %9s %10s %8s %6s %7s\n", "ipam", "create", "addressed", "p50", "p99", "all", "distinct", "duplicates", "delete", "left", "settle")
+// setupAllocCluster readies cluster c for allocation rounds: Whereabouts
+// (setupWhereabouts) and Switchboard network bench-alloc/allocnet with pool
+// IPAM on 10.89.0.0/16; both are removed when b ends.
+func setupAllocCluster(ctx context.Context, b *testing.B, c lab.Cluster) *kube.Cluster {
+	k, err := kube.New(handle, c.Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cleanupWhereabouts(k, c.Nodes) })
+	if err := setupWhereabouts(ctx, k, c.Nodes); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		_, _ = k.Kubectl(ctx, "", "delete", "namespace", sbNamespace, "--ignore-not-found", "--wait=true", "--timeout=4m")
+	})
+	if err := k.Apply(ctx, benchNamespace(sbNamespace)+"---\n"+network(sbNamespace, "allocnet", "{cidr: 10.89.0.0/16}", "")); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := k.Kubectl(ctx, "", "wait", "-n", sbNamespace, "--for=condition=Ready", "network/allocnet", "--timeout=60s"); err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+func printAllocHeader(what string) {
+	fmt.Printf("Allocation, %s, seconds from the create:\n", what)
+	fmt.Printf("  %-12s %7s %7s %9s %8s %8s %9s %9s %10s %8s %6s %7s\n", "ipam", "cluster", "create", "addressed", "p50", "p99", "all", "distinct", "duplicates", "delete", "left", "settle")
 }
 
 // printAllocRow prints a round's figures as soon as it ends, also when it
@@ -129,7 +140,7 @@ func printAllocRow(r allocResult) {
 	}
 	// p50 and p99 are over every pod: a pod without an address by the
 	// limit counts as the limit, so they are lower bounds then.
-	fmt.Printf("  %-12s %7.1f %9d %8.1f %8.1f %9s %9d %10d %8.1f %6d %7.1f\n", r.ipam, r.create.Seconds(), len(r.perPod),
+	fmt.Printf("  %-12s %7s %7.1f %9d %8.1f %8.1f %9s %9d %10d %8.1f %6d %7.1f\n", r.ipam, r.cluster, r.create.Seconds(), len(r.perPod),
 		pct(r.padded(), .5).Seconds(), pct(r.padded(), .99).Seconds(), all, r.addresses, r.dups, r.delete.Seconds(), r.left, r.settle.Seconds())
 }
 
@@ -146,15 +157,18 @@ func printAllocRatio(wb, sb allocResult) {
 // address.
 func (r allocResult) padded() []time.Duration {
 	p := slices.Clone(r.perPod)
-	for len(p) < allocPods {
+	for len(p) < r.pods {
 		p = append(p, r.all)
 	}
 	return p
 }
 
-// allocRound creates allocPods pods on one network, measures, and deletes them.
+// allocRound creates pods on one network of one cluster, measures, and
+// deletes them.
 type allocRound struct {
 	k       *kube.Cluster
+	nodes   []lab.Node // the pods are pinned to these in turn
+	pods    int
 	ipam    string
 	ns      string
 	network string
@@ -167,18 +181,18 @@ type allocRound struct {
 }
 
 func (r allocRound) run(ctx context.Context) (allocResult, error) {
-	res := allocResult{ipam: r.ipam}
-	base, err := sandboxCount(ctx)
+	res := allocResult{ipam: r.ipam, cluster: r.k.Name, pods: r.pods}
+	base, err := sandboxCount(ctx, r.nodes)
 	if err != nil {
 		return res, err
 	}
-	w, err := watchAddresses(ctx, r.k, r.ns)
+	w, err := watchAddresses(ctx, r.k, r.ns, r.pods)
 	if err != nil {
 		return res, err
 	}
 	defer w.stop()
 	start := time.Now()
-	if _, err := r.k.Kubectl(ctx, allocManifest(r.ns, r.network, handle.Clusters[0].Nodes[:2]), "create", "-f", "-"); err != nil {
+	if _, err := r.k.Kubectl(ctx, allocManifest(r.ns, r.network, r.nodes, r.pods), "create", "-f", "-"); err != nil {
 		return res, err
 	}
 	res.create = time.Since(start)
@@ -197,7 +211,7 @@ func (r allocRound) run(ctx context.Context) (allocResult, error) {
 	}
 	w.stop()
 	if !res.complete && r.mustFinish {
-		return res, fmt.Errorf("only %d of %d pods had an address within %s", len(res.perPod), allocPods, r.limit)
+		return res, fmt.Errorf("only %d of %d pods had an address within %s", len(res.perPod), r.pods, r.limit)
 	}
 
 	// The addresses as the pods have them now, read once more.
@@ -205,8 +219,8 @@ func (r allocRound) run(ctx context.Context) (allocResult, error) {
 	if err != nil {
 		return res, err
 	}
-	if res.complete && len(ips) != allocPods {
-		return res, fmt.Errorf("%d of %d pods have an address on net1", len(ips), allocPods)
+	if res.complete && len(ips) != r.pods {
+		return res, fmt.Errorf("%d of %d pods have an address on net1", len(ips), r.pods)
 	}
 	count := map[string]int{}
 	for _, ip := range ips {
@@ -232,8 +246,9 @@ func (r allocRound) run(ctx context.Context) (allocResult, error) {
 	// to its sandbox count from before the round, so that the next round
 	// does not pay for this one's teardown.
 	start = time.Now()
-	for deadline := start.Add(10 * time.Minute); ; time.Sleep(2 * time.Second) {
-		n, err := sandboxCount(ctx)
+	limit := max(10*time.Minute, time.Duration(r.pods)*2*time.Second)
+	for deadline := start.Add(limit); ; time.Sleep(2 * time.Second) {
+		n, err := sandboxCount(ctx, r.nodes)
 		if err != nil {
 			return res, err
 		}
@@ -241,7 +256,7 @@ func (r allocRound) run(ctx context.Context) (allocResult, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("%d sandboxes left 10 minutes after the pods were gone (%d before the round)", n-base, base)
+			return res, fmt.Errorf("%d sandboxes left %s after the pods were gone (%d before the round)", n-base, limit, base)
 		}
 	}
 	res.settle = time.Since(start)
@@ -257,10 +272,10 @@ func (r allocRound) run(ctx context.Context) (allocResult, error) {
 }
 
 // sandboxCount counts the pod network namespaces (cni-*, made by
-// containerd for each sandbox) on cluster a's nodes.
-func sandboxCount(ctx context.Context) (int, error) {
+// containerd for each sandbox) on the nodes.
+func sandboxCount(ctx context.Context, nodes []lab.Node) (int, error) {
 	n := 0
-	for _, node := range handle.Clusters[0].Nodes {
+	for _, node := range nodes {
 		cmd, err := handle.ExecCmd(ctx, node.Name, "ls", "/var/run/netns")
 		if err != nil {
 			return 0, err
@@ -278,13 +293,13 @@ func sandboxCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// allocManifest is a List of allocPods sleeping testbox pods on network,
-// pinned alternately to the given nodes, so that both IPAMs get the same
+// allocManifest is a List of pods sleeping testbox pods on network,
+// pinned to the given nodes in turn, so that both IPAMs get the same
 // split and the scheduler is out of the measurement.
-func allocManifest(ns, network string, nodes []lab.Node) string {
+func allocManifest(ns, network string, nodes []lab.Node, pods int) string {
 	var s strings.Builder
 	s.WriteString("apiVersion: v1\nkind: List\nitems:\n")
-	for i := range allocPods {
+	for i := range pods {
 		fmt.Fprintf(&s, `- apiVersion: v1
   kind: Pod
   metadata:

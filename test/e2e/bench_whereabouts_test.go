@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/internal/lab"
 	"switchboard/internal/lab/kube"
 	"switchboard/internal/lab/toolchain"
 )
@@ -75,18 +76,18 @@ func whereaboutsCRDs(ctx context.Context) ([]string, error) {
 	return crds, nil
 }
 
-// setupWhereabouts makes cluster a able to run Whereabouts as an IPAM
-// plugin: its binary in every node's /opt/cni/bin, a kubeconfig for it on
+// setupWhereabouts makes cluster k (of nodes) able to run Whereabouts as an
+// IPAM plugin: its binary in every node's /opt/cni/bin, a kubeconfig for it on
 // every node with the flat configuration file that points to it, its
 // CRDs, and namespace bench-wb with the NetworkAttachmentDefinition wbnet
 // (reference bridge plugin, its own bridge wbbr0, Whereabouts IPAM on
 // 10.88.0.0/16). It is idempotent.
-func setupWhereabouts(ctx context.Context, k *kube.Cluster) error {
+func setupWhereabouts(ctx context.Context, k *kube.Cluster, nodes []lab.Node) error {
 	dir, err := toolchain.Whereabouts().Ensure(ctx, "", os.Stdout)
 	if err != nil {
 		return err
 	}
-	for _, n := range handle.Clusters[0].Nodes {
+	for _, n := range nodes {
 		if err := onNode(ctx, n.Name, "install", "-D", "-m", "0755", filepath.Join(dir, "whereabouts"), "/opt/cni/bin/whereabouts"); err != nil {
 			return err
 		}
@@ -111,7 +112,7 @@ func setupWhereabouts(ctx context.Context, k *kube.Cluster) error {
 	if err != nil {
 		return fmt.Errorf("write whereabouts flat file: %w", err)
 	}
-	for _, n := range handle.Clusters[0].Nodes {
+	for _, n := range nodes {
 		if err := onNode(ctx, n.Name, "install", "-D", "-m", "0644", flat.Name(), wbFlatFile); err != nil {
 			return err
 		}
@@ -139,7 +140,7 @@ func setupWhereabouts(ctx context.Context, k *kube.Cluster) error {
 // cleanupWhereabouts removes what setupWhereabouts made, in an order that
 // lets Whereabouts's DEL run for any pod still there: pods first, then the
 // CRDs, then the files on the nodes. Everything gone already is fine.
-func cleanupWhereabouts(k *kube.Cluster) {
+func cleanupWhereabouts(k *kube.Cluster, nodes []lab.Node) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	if _, err := k.Kubectl(ctx, "", "delete", "namespace", wbNamespace, "--ignore-not-found", "--wait=true", "--timeout=4m"); err != nil {
@@ -150,7 +151,7 @@ func cleanupWhereabouts(k *kube.Cluster) {
 			_, _ = k.Kubectl(ctx, "", "delete", "--ignore-not-found", "--wait=true", "--timeout=60s", "-f", f)
 		}
 	}
-	for _, n := range handle.Clusters[0].Nodes {
+	for _, n := range nodes {
 		if err := onNode(ctx, n.Name, "rm", "-rf", "/opt/cni/bin/whereabouts", filepath.Dir(wbKubeconfig)); err != nil {
 			fmt.Println("cleanup whereabouts:", err)
 		}
