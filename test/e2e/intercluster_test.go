@@ -137,6 +137,35 @@ func waitPing(t testing.TB, ctx context.Context, k *kube.Cluster, ns, pod, dst s
 	return time.Since(start)
 }
 
+// joinedPair makes the ext-vnet network net in namespace ns of clusters a
+// and b with user as its only member, waits until both are registered,
+// starts pod a1 on a-node2 and b1 on b-node2 with the user's token (Secret
+// secretName), waits for the first answer from a1 to b1 and returns b1's
+// address on the network.
+func joinedPair(t *testing.T, ctx context.Context, a, b *kube.Cluster, ns, net string, user icUser, secretName string) string {
+	t.Helper()
+	setupNetworks(t, ctx, a, ns, extNetwork(ns, net, clusterRanges["a"], user.name, user.pub(t)))
+	setupNetworks(t, ctx, b, ns, extNetwork(ns, net, clusterRanges["b"], user.name, user.pub(t)))
+	for _, k := range []*kube.Cluster{a, b} {
+		waitCondition(t, ctx, k, ns, net, "Ready", "Registered")
+	}
+	secret := user.secret(t, ctx, ns, secretName, net)
+	if err := a.Apply(ctx, secret+"---\n"+icPod(ns, "a1", "a-node2", net, secretName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(ctx, secret+"---\n"+icPod(ns, "b1", "b-node2", net, secretName)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*kube.Cluster{a, b} {
+		if err := k.WaitPodsReady(ctx, ns, "app=testbox", 3*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b1 := strings.Split(netIP(t, ctx, b, ns, "b1", "net1"), "/")[0]
+	t.Logf("a1 -> b1 (%s): first answer after %s", b1, waitPing(t, ctx, a, ns, "a1", b1, 90*time.Second).Round(time.Millisecond))
+	return b1
+}
+
 // TestInterCluster walks seed 000's flow on the two clusters: an ext-vnet
 // network in both, registered with the IDCO, a user's signed tokens, pods
 // on both sides that reach each other through the edges; then isolation,

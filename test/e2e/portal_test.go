@@ -11,7 +11,6 @@ import (
 
 	"switchboard/internal/idco/portal/portaltest"
 	"switchboard/internal/lab"
-	"switchboard/internal/lab/kube"
 )
 
 // TestPortalEndsAuthorization is issue 14's portal acceptance on the lab: a
@@ -28,25 +27,7 @@ func TestPortalEndsAuthorization(t *testing.T) {
 	owner.register(t, ctx)
 	member.register(t, ctx)
 	idcoAdmin(t, ctx, "owner-add", owner.name, net)
-	setupNetworks(t, ctx, a, ns, extNetwork(ns, net, clusterRanges["a"], member.name, member.pub(t)))
-	setupNetworks(t, ctx, b, ns, extNetwork(ns, net, clusterRanges["b"], member.name, member.pub(t)))
-	for _, k := range []*kube.Cluster{a, b} {
-		waitCondition(t, ctx, k, ns, net, "Ready", "Registered")
-	}
-	secret := member.secret(t, ctx, ns, "member-token", net)
-	if err := a.Apply(ctx, secret+"---\n"+icPod(ns, "a1", "a-node2", net, "member-token")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Apply(ctx, secret+"---\n"+icPod(ns, "b1", "b-node2", net, "member-token")); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []*kube.Cluster{a, b} {
-		if err := k.WaitPodsReady(ctx, ns, "app=testbox", 3*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b1 := strings.Split(netIP(t, ctx, b, ns, "b1", "net1"), "/")[0]
-	t.Logf("a1 -> b1 (%s): first answer after %s", b1, waitPing(t, ctx, a, ns, "a1", b1, 90*time.Second).Round(time.Millisecond))
+	b1 := joinedPair(t, ctx, a, b, ns, net, member, "member-token")
 
 	out, err := handle.InWAN(ctx, filepath.Join(labCfg.ImageBin, "switchboard"), "portal", "login",
 		"--server", "https://"+lab.IDCOAddr.String(), "--ca", handle.IDCOCA(), "--user", owner.name,

@@ -171,25 +171,7 @@ func TestInterClusterRestartsUnderTraffic(t *testing.T) {
 	// not meet the IDCO's record of the last one.
 	user := newUser(t, ctx, fmt.Sprintf("rita%d", time.Now().Unix()%1000000))
 	user.register(t, ctx)
-	setupNetworks(t, ctx, a, ns, extNetwork(ns, net, clusterRanges["a"], user.name, user.pub(t)))
-	setupNetworks(t, ctx, b, ns, extNetwork(ns, net, clusterRanges["b"], user.name, user.pub(t)))
-	for _, k := range []*kube.Cluster{a, b} {
-		waitCondition(t, ctx, k, ns, net, "Ready", "Registered")
-	}
-	secret := user.secret(t, ctx, ns, "rita-token", net)
-	if err := a.Apply(ctx, secret+"---\n"+icPod(ns, "a1", "a-node2", net, "rita-token")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Apply(ctx, secret+"---\n"+icPod(ns, "b1", "b-node2", net, "rita-token")); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []*kube.Cluster{a, b} {
-		if err := k.WaitPodsReady(ctx, ns, "app=testbox", 3*time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b1 := strings.Split(netIP(t, ctx, b, ns, "b1", "net1"), "/")[0]
-	t.Logf("a1 -> b1 (%s): first answer after %s", b1, waitPing(t, ctx, a, ns, "a1", b1, 90*time.Second).Round(time.Millisecond))
+	b1 := joinedPair(t, ctx, a, b, ns, net, user, "rita-token")
 	both := func() []string {
 		return append(members(t, ctx, a, ns, net), members(t, ctx, b, ns, net)...)
 	}
