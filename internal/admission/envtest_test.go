@@ -90,14 +90,7 @@ func startEnv(t *testing.T) *env {
 		}
 	}
 	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	srv, err := apiservertest.Start(scheme)
-	if errors.Is(err, apiservertest.ErrNoBinaries) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := apiservertest.ForTest(t, scheme)
 	k8s, err := client.New(srv.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -114,4 +115,20 @@ func assetsDir() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// ForTest is Start for one test: it skips the test when the binaries are
+// missing, fails it on any other error, and stops the server when the test
+// ends.
+func ForTest(t testing.TB, scheme *runtime.Scheme, extraCRDDirs ...string) *Server {
+	t.Helper()
+	srv, err := Start(scheme, extraCRDDirs...)
+	if errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
 }

@@ -2,7 +2,6 @@ package bgp
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"strings"
 	"sync"
@@ -64,14 +63,7 @@ func TestReconcilerFollowsTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := apiservertest.Start(scheme)
-	if errors.Is(err, apiservertest.ErrNoBinaries) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := apiservertest.ForTest(t, scheme)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	k8s, err := client.New(srv.Config, client.Options{Scheme: scheme})

@@ -2,7 +2,6 @@ package podgate
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -53,14 +52,7 @@ func TestShippedWebhookAccepted(t *testing.T) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := apiservertest.Start(scheme)
-	if errors.Is(err, apiservertest.ErrNoBinaries) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := apiservertest.ForTest(t, scheme)
 	k8s, err := client.New(srv.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)

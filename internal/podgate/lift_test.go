@@ -2,7 +2,6 @@ package podgate
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -31,14 +30,7 @@ func TestLifter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := apiservertest.Start(scheme, "../operator/testdata")
-	if errors.Is(err, apiservertest.ErrNoBinaries) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := apiservertest.ForTest(t, scheme, "../operator/testdata")
 	c, err := client.New(srv.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package topology
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,14 +24,7 @@ func TestKubeSource(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv, err := apiservertest.Start(scheme)
-	if errors.Is(err, apiservertest.ErrNoBinaries) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := apiservertest.ForTest(t, scheme)
 	c, err := client.New(srv.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
