@@ -16,14 +16,15 @@ import (
 // LabPackages returns the Debian packages the local Kubernetes lab and the
 // kernel-tier tests need (wireguard-go, wireguard-tools and iperf3: the
 // reference peer and the throughput tool of internal/wireguard's tests and
-// benchmark; frr: the router of the BGP tests and of `lab up --frr`). The
-// caller owns the returned slice.
+// benchmark; frr: the router of the BGP tests and of `lab up --frr`;
+// chromium: the browser of the portal's tests). The caller owns the
+// returned slice.
 func LabPackages() []string {
 	return []string{
 		"containerd", "runc", "containernetworking-plugins", "iptables",
 		"nftables", "conntrack", "busybox-static", "iproute2", "util-linux",
 		"socat", "iputils-ping", "postgresql",
-		"wireguard-go", "wireguard-tools", "iperf3", "frr",
+		"wireguard-go", "wireguard-tools", "iperf3", "frr", "chromium",
 	}
 }
 
