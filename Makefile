@@ -74,7 +74,7 @@ test-unit:
 ## test-e2e: bring up a private lab (2 clusters x 2 nodes), run the e2e tests, tear it down; then
 ## the same on a lab whose primary network is Switchboard (1 cluster x 2 nodes) for the TestPrimary tests
 test-e2e: build
-	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -v ./test/e2e/ -args -bin=$(BIN)
+	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -parallel 4 -v ./test/e2e/ -args -bin=$(BIN)
 	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -v -run 'TestPrimary' ./test/e2e/ -args -bin=$(BIN) -primary=switchboard
 
 ## lab-up: bring up the lab (2 clusters x 2 nodes) named $(LAB)

@@ -41,6 +41,7 @@ func wantRefused(t *testing.T, ctx context.Context, k *kube.Cluster, manifest st
 // an interface clash; a good pod using its own and a shared network is
 // admitted and attached (the positive control).
 func TestAdmissionRefusesAtApply(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 4*time.Minute)
 	k := cluster(t, "a")
 	const a, b = "adm-a", "adm-b"
@@ -83,6 +84,7 @@ func TestAdmissionRefusesAtApply(t *testing.T) {
 // TestNetworkQuota: a NetworkQuota refuses the Network and the pod beyond
 // its limits at apply, and its status shows the namespace's usage.
 func TestNetworkQuota(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 4*time.Minute)
 	k := cluster(t, "a")
 	const ns = "adm-quota"

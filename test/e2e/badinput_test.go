@@ -56,6 +56,7 @@ func waitCondition(t *testing.T, ctx context.Context, k *kube.Cluster, ns, name,
 // TestDeleteNetworkInUse: deleting a network that a pod uses is deferred,
 // with a condition naming the pod, and completes once the pod is gone.
 func TestDeleteNetworkInUse(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 3*time.Minute)
 	k := cluster(t, "a")
 	const ns = "inuse"
@@ -88,6 +89,7 @@ func TestDeleteNetworkInUse(t *testing.T) {
 // naming the field (at apply time, as a Network condition, or as an event
 // on the pod), and the pods already running keep working throughout.
 func TestBadInputIsReportedAndHarmless(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 5*time.Minute)
 	k := cluster(t, "a")
 	const ns = "bad"

@@ -34,6 +34,7 @@ var rawKinds = []string{"broadcast", "arp", "nd", "spoof"}
 // senders work). Then, with red's and blue's bridges on node1 linked by
 // hand, blue's frames of every kind do reach red (the test sees a leak).
 func TestRawFrameIsolation(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 8*time.Minute)
 	k := cluster(t, "a")
 	const ns = "rawiso"

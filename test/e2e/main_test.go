@@ -4,6 +4,12 @@
 // Kubernetes clusters once per run (under a per-run name, so two runs never
 // collide), run against it, and tear it down at the end even on failure,
 // then check that nothing of the lab is left on the host.
+//
+// Tests that work in a namespace of their own on cluster a, and restart,
+// delete or count nothing that another test uses (no component restart,
+// no cluster-wide listing, no rule removed by hand), call t.Parallel():
+// Go runs them together after the others (make test-e2e: -parallel 4),
+// because they mostly wait for pods. The rest run one at a time.
 package e2e
 
 import (

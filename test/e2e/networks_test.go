@@ -74,6 +74,7 @@ func twoNodes() []lab.Node { return handle.Clusters[0].Nodes[:2] }
 // (ARP requests are broadcasts, so this also shows broadcasts stay inside a
 // network).
 func TestNetworkIsolation(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 4*time.Minute)
 	k := cluster(t, "a")
 	const ns = "iso"
@@ -116,6 +117,7 @@ func TestNetworkIsolation(t *testing.T) {
 // interface names of its choice gets them, each with an address from its
 // network, beside the primary eth0.
 func TestTwoNetworksOnePod(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 3*time.Minute)
 	k := cluster(t, "a")
 	const ns = "multi"
@@ -148,6 +150,7 @@ func TestTwoNetworksOnePod(t *testing.T) {
 // ("type": "l2sm", pure L2) works as a network for pods that name it; the
 // pods take static addresses from the annotation.
 func TestSeedL2smNAD(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 3*time.Minute)
 	k := cluster(t, "a")
 	const ns = "seed"
@@ -189,6 +192,7 @@ spec:
 // TestIPv6Network: a network with an IPv6 pool gives pods on different
 // nodes IPv6 addresses that reach each other.
 func TestIPv6Network(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 3*time.Minute)
 	k := cluster(t, "a")
 	const ns = "v6"

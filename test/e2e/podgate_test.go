@@ -32,6 +32,7 @@ func podEvents(t *testing.T, ctx context.Context, k *kube.Cluster, ns, name stri
 // race that the gate is for (Network and pod applied together) is made
 // certain.
 func TestPodWaitsForItsNetwork(t *testing.T) {
+	t.Parallel() // own namespace on cluster a; restarts nothing shared (see main_test.go)
 	ctx := testContext(t, 4*time.Minute)
 	k := cluster(t, "a")
 	const ns = "gate"
