@@ -89,6 +89,11 @@ func run(o options) error {
 		HealthProbeBindAddress: o.probeAddr,
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "switchboard-operator.switchboard.dev",
+		// A stopping operator hands the lease back, so that its successor
+		// (a restart, a rolling update) leads at once instead of waiting
+		// for the lease to expire; safe because the process ends as soon
+		// as the manager returns (run's last statement).
+		LeaderElectionReleaseOnCancel: true,
 	}
 	var rot *webhookcert.Rotator
 	if o.webhookPort != 0 {
