@@ -80,27 +80,35 @@ func iifName(pattern string, invert bool) Match {
 // SAddrIn matches packets of family t whose source address is in the
 // named set, which must be of type t (`ip saddr @SET`, or ip6 for IPv6).
 // Packets of the other family do not match.
-func SAddrIn(t AddrType, set string) Match { return saddr(t, set, false) }
+func SAddrIn(t AddrType, set string) Match { return addrIn(t, "saddr", set, false) }
 
 // SAddrNotIn matches packets of family t whose source address is not in
 // the named set, which must be of type t (`ip saddr != @SET`). Packets of
 // the other family do not match.
-func SAddrNotIn(t AddrType, set string) Match { return saddr(t, set, true) }
+func SAddrNotIn(t AddrType, set string) Match { return addrIn(t, "saddr", set, true) }
 
-func saddr(t AddrType, set string, invert bool) Match {
+// addrIn matches packets of family t whose source (dir "saddr") or
+// destination ("daddr") address is, or with invert is not, in the named set.
+func addrIn(t AddrType, dir, set string, invert bool) Match {
 	op := ""
 	if invert {
 		op = "!= "
 	}
+	// Where the address is in the IPv4 and the IPv6 header.
+	off, n := uint32(12), uint32(4)
+	switch {
+	case dir == "daddr" && t == IPv6:
+		off, n = 24, 16
+	case dir == "daddr":
+		off = 16
+	case t == IPv6:
+		off, n = 8, 16
+	}
 	return Match{
-		text: fmt.Sprintf("%s saddr %s@%s", t.keyword(), op, set),
+		text: fmt.Sprintf("%s %s %s@%s", t.keyword(), dir, op, set),
 		set:  set,
 		typ:  t,
 		build: func(sets map[string]*nftables.Set) []expr.Any {
-			off, n := uint32(12), uint32(4) // IPv4 header: source at 12
-			if t == IPv6 {
-				off, n = 8, 16 // IPv6 header: source at 8
-			}
 			return append(family(t),
 				&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
 				lookup(sets[set], invert),

@@ -1,8 +1,6 @@
 package firewall
 
 import (
-	"fmt"
-
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
@@ -47,31 +45,9 @@ func ctBits(text string, key expr.CtKey, bits uint32) Match {
 // DAddrIn matches packets of family t whose destination address is in the
 // named set, which must be of type t (`ip daddr @SET`, or ip6 for IPv6).
 // Packets of the other family do not match.
-func DAddrIn(t AddrType, set string) Match { return daddr(t, set, false) }
+func DAddrIn(t AddrType, set string) Match { return addrIn(t, "daddr", set, false) }
 
 // DAddrNotIn matches packets of family t whose destination address is not
 // in the named set (`ip daddr != @SET`). Packets of the other family do not
 // match.
-func DAddrNotIn(t AddrType, set string) Match { return daddr(t, set, true) }
-
-func daddr(t AddrType, set string, invert bool) Match {
-	op := ""
-	if invert {
-		op = "!= "
-	}
-	return Match{
-		text: fmt.Sprintf("%s daddr %s@%s", t.keyword(), op, set),
-		set:  set,
-		typ:  t,
-		build: func(sets map[string]*nftables.Set) []expr.Any {
-			off, n := uint32(16), uint32(4) // IPv4 header: destination at 16
-			if t == IPv6 {
-				off, n = 24, 16 // IPv6 header: destination at 24
-			}
-			return append(family(t),
-				&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
-				lookup(sets[set], invert),
-			)
-		},
-	}
-}
+func DAddrNotIn(t AddrType, set string) Match { return addrIn(t, "daddr", set, true) }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"switchboard/internal/lab"
+	"switchboard/internal/lab/kube"
 )
 
 // needPrimary skips unless the lab runs Switchboard as its primary network.
@@ -22,26 +23,7 @@ func needPrimary(t *testing.T) {
 // primaryPod is a testbox pod name in ns on node with annotations (a YAML
 // flow-map body) and label app=name.
 func primaryPod(ns, name, node, annotations string) string {
-	return fmt.Sprintf(`---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: %s
-  namespace: %s
-  labels: {app: %s}
-  annotations: {%s}
-spec:
-  nodeSelector: {kubernetes.io/hostname: %s}
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: box
-    image: %s
-    imagePullPolicy: Never
-    args: [netcheck, serve]
-    readinessProbe:
-      httpGet: {path: /healthz, port: 8080}
-      periodSeconds: 1
-`, name, ns, name, annotations, node, lab.TestboxImage)
+	return kube.TestboxPod(ns, name, name, node, annotations)
 }
 
 func primaryNamespace(name, annotations string) string {

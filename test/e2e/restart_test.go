@@ -329,15 +329,5 @@ spec:
       labels: {app: joiner}
       annotations: {k8s.v1.cni.cncf.io/networks: %s}
     spec:
-      nodeSelector: {kubernetes.io/hostname: %s}
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: box
-        image: %s
-        imagePullPolicy: Never
-        args: [netcheck, serve]
-        readinessProbe:
-          httpGet: {path: /healthz, port: 8080}
-          periodSeconds: 1
-`, ns, network, node, lab.TestboxImage)
+`, ns, network) + kube.TestboxSpec(node, "      ")
 }

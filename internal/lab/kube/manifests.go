@@ -17,26 +17,40 @@ func TestboxPods(ns string, nodes []lab.Node, annotations string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", ns)
 	for i, n := range nodes {
-		fmt.Fprintf(&b, `---
+		b.WriteString(TestboxPod(ns, fmt.Sprintf("pod%d", i+1), "testbox", n.Name, annotations))
+	}
+	return b.String()
+}
+
+// TestboxPod is one testbox pod of TestboxPods, named name and labelled
+// app=app, as a manifest document (starting with "---").
+func TestboxPod(ns, name, app, node, annotations string) string {
+	return fmt.Sprintf(`---
 apiVersion: v1
 kind: Pod
 metadata:
-  name: pod%d
+  name: %s
   namespace: %s
-  labels: {app: testbox}
+  labels: {app: %s}
   annotations: {%s}
 spec:
-  nodeSelector: {kubernetes.io/hostname: %s}
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: box
-    image: %s
-    imagePullPolicy: Never
-    args: [netcheck, serve]
-    readinessProbe:
-      httpGet: {path: /healthz, port: 8080}
-      periodSeconds: 1
-`, i+1, ns, annotations, n.Name, lab.TestboxImage)
-	}
-	return b.String()
+`, name, ns, app, annotations) + TestboxSpec(node, "  ")
+}
+
+// TestboxSpec is the body of a testbox pod's spec on node (netcheck serve,
+// ready when it answers /healthz), each line indented by indent: for a
+// Pod's spec "  ", for a Deployment's template "      ".
+func TestboxSpec(node, indent string) string {
+	spec := fmt.Sprintf(`nodeSelector: {kubernetes.io/hostname: %s}
+terminationGracePeriodSeconds: 1
+containers:
+- name: box
+  image: %s
+  imagePullPolicy: Never
+  args: [netcheck, serve]
+  readinessProbe:
+    httpGet: {path: /healthz, port: 8080}
+    periodSeconds: 1
+`, node, lab.TestboxImage)
+	return indent + strings.ReplaceAll(strings.TrimSuffix(spec, "\n"), "\n", "\n"+indent) + "\n"
 }
